@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# config.yaml is the default; a --configfile on the command line replaces it instead of merging into it
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/corpus.smk"
+include: "rules/models.smk"
+include: "rules/tokenizer.smk"
+include: "rules/overlap.smk"
+include: "rules/transfer.smk"
+include: "rules/pretrain.smk"
+include: "rules/lep.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        f"{R}/corpus/stats.json",
+        rules.report.output,
+    default_target: True

@@ -1,0 +1,1 @@
+"""langadapt: adapt English-centric LLMs to a new language."""

@@ -1,0 +1,176 @@
+"""Stand-ins for the real models, trained from scratch so the default runs offline.
+
+An English-centric byte-level BPE tokenizer (Russian tokenizes badly, as with LLaMa-3),
+a tiny Llama-architecture base model trained on an English-heavy mix, and an instruct
+variant made by SFT on templated English instructions with a Llama-3-style chat template.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+BOS, EOS, PAD = "<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"
+CHAT_TOKENS = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n{{ message['content'] | trim }}<|eot_id|>"
+    "{% endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
+)
+
+
+def mix_documents(en_docs: list[str], ru_docs: list[str], en_bytes: int, ru_bytes: int, seed: int) -> list[str]:
+    """An English-heavy training mix: byte budgets per language, shuffled deterministically."""
+
+    def take(docs, budget):
+        out, total = [], 0
+        for d in docs:
+            if total >= budget:
+                break
+            out.append(d)
+            total += len(d.encode("utf-8"))
+        return out
+
+    mix = take(en_docs, en_bytes) + take(ru_docs, ru_bytes)
+    random.Random(seed).shuffle(mix)
+    if not mix:
+        raise LangadaptError("models.bootstrap: the training mix is empty (check corpus sizes)")
+    return mix
+
+
+def train_byte_bpe(docs: list[str], vocab_size: int):
+    """A GPT-2/LLaMa-3-style byte-level BPE tokenizer as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[BOS, EOS, PAD, *CHAT_TOKENS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(docs, trainer=trainer)
+    bos = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos)])
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD)
+    hf.model_max_length = 1 << 30
+    return hf
+
+
+def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediate_size: int, max_len: int, seed: int,
+               tie_word_embeddings: bool = False):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_len,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=tie_word_embeddings,
+    )
+    return LlamaForCausalLM(config)
+
+
+def instruction_conversations(docs: list[str], n: int, seed: int, max_chars: int = 240) -> list[list[dict]]:
+    """Templated English instructions over corpus text: copy, continue, first/last word."""
+    rng = random.Random(seed)
+    pool = [d[:max_chars].rsplit(" ", 1)[0] if len(d) > max_chars else d for d in docs]
+    pool = [d for d in pool if len(d.split()) >= 4]
+    if not pool:
+        raise LangadaptError("models.bootstrap.instruct: no English documents with 4+ words for instructions")
+    out = []
+    for _ in range(n):
+        text = rng.choice(pool)
+        words = text.split()
+        kind = rng.randrange(4)
+        if kind == 0:
+            prompt, reply = f"Repeat the following text exactly.\n\n{text}", text
+        elif kind == 1:
+            cut = max(1, len(words) // 2)
+            prompt, reply = f"Continue the text.\n\n{' '.join(words[:cut])}", " ".join(words[cut:])
+        elif kind == 2:
+            prompt, reply = f"What is the first word of this text?\n\n{text}", words[0]
+        else:
+            prompt, reply = f"What is the last word of this text?\n\n{text}", words[-1]
+        out.append([{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}])
+    return out
+
+
+# ---------------------------------------------------------------- stage entry points
+
+
+def _train_kwargs(cfg: dict) -> dict:
+    keys = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
+    return {k: cfg[k] for k in keys}
+
+
+def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_bytes: int, ru_bytes: int,
+                           seed: int) -> None:
+    from .common import atomic_dir, read_lines
+
+    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
+    tok = train_byte_bpe(mix, vocab_size)
+    with atomic_dir(out_dir) as tmp:
+        tok.save_pretrained(tmp)
+
+
+def build_base_model(tokenizer_dir, en_train, ru_train, out_dir, *, arch: dict, train_cfg: dict, en_bytes: int,
+                     ru_bytes: int, seed: int) -> None:
+    """The stand-in for LLaMa-3-8B: a tiny Llama trained from scratch on the English-heavy mix."""
+    import shutil
+
+    from .common import atomic_dir, read_lines
+    from .models import load_tokenizer, save_model
+    from .train import BlockDataset, pack_blocks, train
+
+    tok = load_tokenizer(tokenizer_dir)
+    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
+    blocks = pack_blocks(tok, mix, train_cfg["block_size"], train_cfg.get("max_tokens"))
+    if len(blocks) == 0:
+        raise LangadaptError("models.bootstrap: the mix gives no full training block")
+    model = tiny_llama(tok, seed=seed, **arch)
+    log.info("base: %d params, %d blocks of %d tokens", model.num_parameters(), len(blocks), blocks.shape[1])
+    with atomic_dir(out_dir) as tmp:
+        train(model, BlockDataset(blocks), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
+              tokens_per_example=blocks.shape[1], **_train_kwargs(train_cfg))
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        save_model(model, tok, tmp)
+
+
+def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_len: int, train_cfg: dict,
+                         seed: int) -> None:
+    """The stand-in for LLaMa-3-8B-Instruct: full SFT of the base on templated English instructions."""
+    import shutil
+
+    from .common import atomic_dir, read_lines
+    from .models import load_model, load_tokenizer, save_model
+    from .train import BlockDataset, sft_examples, train
+
+    model = load_model(base_dir)
+    tok = load_tokenizer(base_dir)
+    tok.chat_template = CHAT_TEMPLATE
+    tok.eos_token = CHAT_TOKENS[-1]
+    convs = instruction_conversations(read_lines(en_train), n_examples, seed)
+    ids, labels = sft_examples(tok, convs, max_len)
+    with atomic_dir(out_dir) as tmp:
+        train(model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
+              tokens_per_example=max_len, **_train_kwargs(train_cfg))
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        model.generation_config.eos_token_id = tok.eos_token_id
+        model.generation_config.pad_token_id = tok.pad_token_id
+        save_model(model, tok, tmp)

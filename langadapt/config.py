@@ -1,0 +1,52 @@
+"""Config validation against the JSON schema, with defaults filled in and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import LangadaptError
+
+
+def _with_defaults(validator_class):
+    """A validator that fills `default` values into the instance as it validates."""
+    validate_props = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = _copy(sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value):
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def _key(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        path = f"{path}.{missing}" if path else missing
+    elif error.validator == "additionalProperties" and "'" in error.message:
+        extra = error.message.split("'")[1]
+        path = f"{path}.{extra}" if path else extra
+    return path or "<root>"
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Validate `config` in place (filling defaults); raise LangadaptError naming the bad key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    errors = sorted(cls(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        raise LangadaptError(f"config key '{_key(e)}': {e.message}")
+    return config

@@ -1,0 +1,389 @@
+"""Corpora: fetch Debian packages, extract documents, clean, de-duplicate, split, align.
+
+Every source yields plain-text documents; cleaning makes them one line each (whitespace
+collapsed), so `train.txt` / `heldout.txt` hold one document per line.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import html
+import logging
+import os
+import re
+import shutil
+import subprocess
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+SCRIPTS = {
+    "ru": re.compile(r"[\u0400-\u04FF]"),
+    "en": re.compile(r"[A-Za-z]"),
+}
+_LETTER = re.compile(r"[^\W\d_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+
+# ---------------------------------------------------------------- Debian packages
+
+
+def apt_lists_present() -> bool:
+    lists = Path("/var/lib/apt/lists")
+    return lists.is_dir() and any(p.name.endswith(("Packages", "Packages.lz4", "Packages.gz", "Packages.xz")) for p in lists.iterdir())
+
+
+def fetch_deb(package: str, out_dir: str | os.PathLike, apt_update: str = "auto") -> Path:
+    """Download a Debian package with `apt-get download` and unpack it with `dpkg-deb -x`.
+
+    Nothing is installed. `apt_update`: "auto" runs `apt-get update` when the package
+    lists are missing and we are root, "never" only explains what to run.
+    """
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise LangadaptError(
+                f"Debian package '{package}': '{tool}' not found; the default corpus needs a Debian/Ubuntu "
+                "machine, or use corpus sources of kind 'files' or 'hf'"
+            )
+    if not apt_lists_present():
+        if apt_update == "auto" and os.geteuid() == 0:
+            log.info("apt package lists missing: running apt-get update")
+            _run(["apt-get", "update"], package)
+        else:
+            raise LangadaptError(
+                f"Debian package '{package}': apt package lists are missing; run 'sudo apt-get update' and retry"
+            )
+    out_dir = Path(out_dir)
+    work = out_dir.with_name(f".{out_dir.name}.download")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        _run(["apt-get", "download", package], package, cwd=work)
+        debs = sorted(work.glob("*.deb"))
+        if not debs:
+            raise LangadaptError(f"Debian package '{package}': apt-get download produced no .deb file")
+        tmp = work / "root"
+        _run(["dpkg-deb", "-x", str(debs[0]), str(tmp)], package)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out_dir
+
+
+def _run(cmd: list[str], package: str, cwd=None) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        err = [l for l in proc.stderr.splitlines() if l.startswith("E:")] or proc.stderr.strip().splitlines()[-1:]
+        hint = ""
+        if any("Unable to locate" in l or "no installation candidate" in l.lower() for l in err):
+            hint = " (unknown to apt: check the name, or run 'sudo apt-get update')"
+        raise LangadaptError(f"Debian package '{package}': {' '.join(cmd[:2])} failed: {' '.join(err)}{hint}")
+
+
+# ---------------------------------------------------------------- extractors
+
+
+def _read(path: Path, counters: dict) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        counters["invalid_utf8_files"] = counters.get("invalid_utf8_files", 0) + 1
+        return data.decode("utf-8", errors="replace")
+
+
+def extract_fortunes(root: Path, counters: dict) -> Iterator[str]:
+    """Fortune cookie files: entries separated by lines holding a single '%'."""
+    for path in sorted(root.glob("usr/share/games/fortunes/**/*")):
+        if path.is_dir() or path.is_symlink() or path.suffix in (".dat", ".u8"):
+            continue
+        yield from re.split(r"\n%\n", _read(path, counters))
+
+
+_PARA = re.compile(r'<(p|h[1-6]|td)\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</\1>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def libreoffice_paragraphs(root: Path, counters: dict) -> dict[tuple[str, str], str]:
+    """Paragraphs of the LibreOffice help pages, keyed by (page path, paragraph id)."""
+    helps = sorted(root.glob("usr/share/libreoffice/help/*/text"))
+    out: dict[tuple[str, str], str] = {}
+    for base in helps:
+        for path in sorted(base.glob("**/*.html")):
+            rel = str(path.relative_to(base))
+            for m in _PARA.finditer(_read(path, counters)):
+                out[(rel, m.group(2))] = html.unescape(_TAG.sub("", m.group(3)))
+    return out
+
+
+def extract_libreoffice_help(root: Path, counters: dict) -> Iterator[str]:
+    yield from libreoffice_paragraphs(root, counters).values()
+
+
+_ROFF_ESC = [
+    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),
+    (re.compile(r"\\\(em|\\\(en"), "—"),
+    (re.compile(r"\\\((..)"), ""),
+    (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),
+    (re.compile(r"\\[,/&:%]"), ""),
+    (re.compile(r"\\-"), "-"),
+    (re.compile(r"\\e"), "\\"),
+    (re.compile(r'\\".*'), ""),
+    (re.compile(r"\\(.)"), r"\1"),
+]
+
+
+def extract_manpages(root: Path, counters: dict) -> Iterator[str]:
+    """Manual pages: roff markup stripped, one document per paragraph."""
+    for path in sorted(root.glob("usr/share/man/**/*.gz")):
+        para: list[str] = []
+        for line in _read(path, counters).splitlines():
+            if line.startswith((".", "'")):
+                macro, _, rest = line[1:].partition(" ")
+                if macro in ("SH", "SS", "PP", "P", "LP", "TP", "IP", "TH", "") or macro.startswith("\\\""):
+                    if para:
+                        yield " ".join(para)
+                    para = []
+                    continue
+                if macro in ("B", "I", "BR", "IR", "RB", "RI", "BI", "IB"):
+                    line = rest.replace('"', "")
+                else:
+                    continue
+            for pat, rep in _ROFF_ESC:
+                line = pat.sub(rep, line)
+            if line.strip():
+                para.append(line.strip())
+        if para:
+            yield " ".join(para)
+
+
+def extract_bible(root: Path, counters: dict, bible_text_root: Path | None = None) -> Iterator[str]:
+    """The King James Bible through the package's own `bible` reader, one chapter per document."""
+    exe = root / "usr/bin/bible"
+    data_dir = (bible_text_root or root) / "usr/lib"
+    if not exe.exists() or not (data_dir / "bible.data").exists():
+        raise LangadaptError(f"bible source: need packages bible-kjv and bible-kjv-text (looked in {root})")
+    proc = subprocess.run(
+        [str(exe), "-p", str(data_dir), "-l", "1000", "Gen1:1-Rev22:21"], capture_output=True
+    )
+    if proc.returncode != 0:
+        raise LangadaptError(f"bible source: {exe} failed with exit code {proc.returncode}")
+    text = proc.stdout.decode("utf-8", errors="replace")
+    for chapter in re.split(r"\n\n(?=[A-Z0-9][^\n]* \d+\n)", text):
+        lines = chapter.strip().splitlines()[1:]  # drop the "Book N" header
+        yield " ".join(re.sub(r"^\s*\d+\s", "", l) for l in lines)
+
+
+def extract_files(patterns: list[str], unit: str, counters: dict) -> Iterator[str]:
+    paths = sorted({p for pat in patterns for p in glob.glob(os.path.expanduser(pat), recursive=True)})
+    if not paths:
+        raise LangadaptError(f"files source: no file matches {patterns}")
+    for p in paths:
+        text = _read(Path(p), counters)
+        yield from (text.splitlines() if unit == "line" else re.split(r"\n\s*\n", text))
+
+
+def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_bytes: int) -> Iterator[str]:
+    """Stream a hub dataset, stopping after `max_bytes` of text."""
+    import datasets
+
+    ds = datasets.load_dataset(dataset, name, split=split, streaming=True)
+    seen = 0
+    for row in ds:
+        text = row[text_field]
+        seen += len(text.encode("utf-8"))
+        yield text
+        if seen >= max_bytes:
+            break
+
+
+EXTRACTORS = {
+    "fortunes": extract_fortunes,
+    "libreoffice_help": extract_libreoffice_help,
+    "manpages": extract_manpages,
+}
+
+
+# ---------------------------------------------------------------- cleaning and splitting
+
+
+def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float) -> str | None:
+    """Normalise one document to a single clean line, or None to drop it."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) < min_chars or "\ufffd" in text:
+        return None
+    script = SCRIPTS.get(lang)
+    if script is not None and min_script_ratio > 0:
+        letters = len(_LETTER.findall(text))
+        if letters == 0 or len(script.findall(text)) / letters < min_script_ratio:
+            return None
+    return text
+
+
+def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5):
+    """Clean and de-duplicate documents; return (kept, counters)."""
+    seen: set[bytes] = set()
+    kept: list[str] = []
+    counters = {"raw": 0, "dropped_short_or_script": 0, "dropped_invalid_utf8": 0, "dropped_duplicate": 0}
+    for doc in docs:
+        counters["raw"] += 1
+        if "\ufffd" in doc:
+            counters["dropped_invalid_utf8"] += 1
+            continue
+        text = clean_document(doc, lang, min_chars, min_script_ratio)
+        if text is None:
+            counters["dropped_short_or_script"] += 1
+            continue
+        h = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+        if h in seen:
+            counters["dropped_duplicate"] += 1
+            continue
+        seen.add(h)
+        kept.append(text)
+    return kept, counters
+
+
+def is_heldout(key: str, fraction: float) -> bool:
+    """Deterministic, order-independent split: a hash of the document decides."""
+    h = int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < fraction
+
+
+def split_documents(docs: list[str], heldout_fraction: float, max_train_bytes: int | None = None,
+                    max_heldout_docs: int | None = None):
+    """Split into (train, heldout), de-duplicated across sources, capped deterministically."""
+    seen: set[str] = set()
+    train, heldout = [], []
+    for d in docs:
+        if d in seen:
+            continue
+        seen.add(d)
+        (heldout if is_heldout(d, heldout_fraction) else train).append(d)
+    if max_heldout_docs:
+        heldout = heldout[:max_heldout_docs]
+    if max_train_bytes:
+        total, cut = 0, len(train)
+        for i, d in enumerate(train):
+            total += len(d.encode("utf-8")) + 1
+            if total > max_train_bytes:
+                cut = i
+                break
+        train = train[:cut]
+    return train, heldout
+
+
+def doc_stats(docs: list[str]) -> dict:
+    return {
+        "documents": len(docs),
+        "characters": sum(map(len, docs)),
+        "bytes": sum(len(d.encode("utf-8")) for d in docs),
+    }
+
+
+def align_parallel(src: dict, tgt: dict, tgt_lang: str, min_chars: int = 20) -> list[dict]:
+    """Pairs of paragraphs sharing a key (page, paragraph id), both clean and actually translated."""
+    pairs, seen = [], set()
+    for key in sorted(src.keys() & tgt.keys()):
+        a = clean_document(src[key], "en", min_chars, 0.5)
+        b = clean_document(tgt[key], tgt_lang, min_chars, 0.5)
+        if a is None or b is None or a == b or (a, b) in seen:
+            continue
+        seen.add((a, b))
+        pairs.append({"id": f"{key[0]}#{key[1]}", "en": a, tgt_lang: b})
+    return pairs
+
+
+# ---------------------------------------------------------------- stage entry points
+
+
+def source_documents(name: str, source: dict, roots: list[str], counters: dict) -> Iterator[str]:
+    """Raw documents of one configured source."""
+    kind = source["kind"]
+    if kind == "files":
+        return extract_files(source["paths"], source.get("unit", "paragraph"), counters)
+    if kind == "hf":
+        return extract_hf(source["dataset"], source.get("name"), source.get("split", "train"),
+                          source.get("text_field", "text"), source.get("max_bytes", 10**8))
+    extractor = source.get("extractor")
+    if extractor == "bible":
+        return extract_bible(Path(roots[0]), counters, Path(roots[-1]))
+    if extractor not in EXTRACTORS:
+        raise LangadaptError(f"corpus source '{name}': unknown extractor '{extractor}'")
+    return (d for r in roots for d in EXTRACTORS[extractor](Path(r), counters))
+
+
+def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats, *, min_chars: int,
+                 min_script_ratio: float) -> dict:
+    """Extract, clean and de-duplicate one source; fail if nothing survives cleaning."""
+    from .common import write_json, write_lines
+
+    counters: dict = {}
+    docs, clean_counts = clean_documents(source_documents(name, source, roots, counters), source["lang"],
+                                         min_chars, min_script_ratio)
+    if not docs:
+        raise LangadaptError(
+            f"corpus source '{name}': empty after cleaning ({clean_counts['raw']} raw documents, "
+            f"lang {source['lang']}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
+        )
+    stats = {"source": name, "lang": source["lang"], **doc_stats(docs), **clean_counts, **counters}
+    write_lines(out_docs, docs)
+    write_json(out_stats, stats)
+    log.info("source %s: %s", name, stats)
+    return stats
+
+
+def write_split(doc_files: list[str], out_train, out_heldout, *, heldout_fraction: float, max_heldout_docs: int,
+                max_train_bytes: int | None) -> None:
+    from .common import read_lines, write_lines
+
+    docs = [d for f in doc_files for d in read_lines(f)]
+    train, heldout = split_documents(docs, heldout_fraction, max_train_bytes, max_heldout_docs)
+    if not train or not heldout:
+        raise LangadaptError(
+            f"corpus split {Path(out_train).parent.name}: {len(train)} train / {len(heldout)} held-out documents; "
+            "need both (add sources or raise corpus.heldout_fraction)"
+        )
+    write_lines(out_train, train)
+    write_lines(out_heldout, heldout)
+
+
+def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *, heldout_fraction: float,
+                   min_chars: int) -> None:
+    import json as _json
+
+    counters: dict = {}
+    pairs = align_parallel(libreoffice_paragraphs(Path(src_root), counters),
+                           libreoffice_paragraphs(Path(tgt_root), counters), tgt_lang, min_chars)
+    if not pairs:
+        raise LangadaptError(f"parallel corpus: no aligned paragraph pairs between {src_root} and {tgt_root}")
+    for path, part in ((out_train, False), (out_heldout, True)):
+        rows = [p for p in pairs if is_heldout(p["id"], heldout_fraction) == part]
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(_json.dumps(p, ensure_ascii=False) + "\n" for p in rows)
+
+
+def write_stats(source_stats: list[str], splits: list[str], parallel: list[str], out) -> None:
+    from .common import read_json, read_lines, write_json
+
+    stats = {"sources": {}, "splits": {}, "parallel": {}}
+    for p in source_stats:
+        s = read_json(p)
+        stats["sources"][s["source"]] = s
+    for p in splits:
+        stats["splits"][f"{Path(p).parent.name}/{Path(p).stem}"] = doc_stats(read_lines(p))
+    for p in parallel:
+        stats["parallel"][Path(p).stem] = {"pairs": sum(1 for _ in open(p, encoding="utf-8"))}
+    write_json(out, stats)

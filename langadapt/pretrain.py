@@ -1,0 +1,79 @@
+"""Continued pretraining of the embeddings only (LEP §2.1.3): every inner layer frozen."""
+
+from __future__ import annotations
+
+import logging
+
+
+
+from .errors import LangadaptError
+from .train import BlockDataset, mean_loss, pack_blocks, train
+
+log = logging.getLogger(__name__)
+
+
+def freeze_all_but_embeddings(model) -> list[str]:
+    """Train only input and output embeddings; return the names of trainable parameters."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.get_input_embeddings().weight.requires_grad_(True)
+    if model.get_output_embeddings() is not None:
+        model.get_output_embeddings().weight.requires_grad_(True)
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def continued_pretraining(model, tokenizer, train_docs: list[str], heldout_docs: list[str], work_dir, *,
+                          block_size: int, batch_size: int, grad_accum: int, lr: float, weight_decay: float,
+                          warmup_steps: int, epochs: float, max_steps: int, max_tokens: int | None, seed: int,
+                          logging_steps: int, loss_csv) -> dict:
+    """Train the embeddings of `model` in place on `train_docs`; return held-out loss before/after."""
+    blocks = pack_blocks(tokenizer, train_docs, block_size, max_tokens or None)
+    if len(blocks) == 0:
+        raise LangadaptError(f"pretrain: the training text gives no full block of {block_size} tokens")
+    held = pack_blocks(tokenizer, heldout_docs, block_size)[:64]
+    trainable = freeze_all_but_embeddings(model)
+    log.info("CPT on %d blocks x %d tokens; trainable: %s", len(blocks), block_size, trainable)
+    before = mean_loss(model, held) if len(held) else float("nan")
+    rows = train(
+        model, BlockDataset(blocks), work_dir, lr=lr, batch_size=batch_size, grad_accum=grad_accum, epochs=epochs,
+        max_steps=max_steps, warmup_steps=warmup_steps, weight_decay=weight_decay, seed=seed,
+        logging_steps=logging_steps, loss_csv=loss_csv, tokens_per_example=block_size,
+    )
+    after = mean_loss(model, held) if len(held) else float("nan")
+    return {
+        "train_blocks": int(len(blocks)),
+        "train_tokens": int(blocks.size),
+        "steps": int(rows[-1]["step"]) if rows else 0,
+        "first_loss": rows[0]["loss"] if rows else float("nan"),
+        "last_loss": rows[-1]["loss"] if rows else float("nan"),
+        "heldout_loss_before": before,
+        "heldout_loss_after": after,
+        "trainable": trainable,
+    }
+
+
+
+
+def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -> dict:
+    """cpt/{vocab}/{init}/: the initialized model after embedding-only CPT, with loss.csv."""
+    import shutil
+
+    from .common import atomic_dir, read_lines, write_json
+    from .models import load_model, load_tokenizer, save_model
+
+    model = load_model(init_dir)
+    tok = load_tokenizer(init_dir)
+    with atomic_dir(out_dir) as tmp:
+        metrics = continued_pretraining(
+            model, tok, read_lines(train_file), read_lines(heldout_file), tmp / "trainer",
+            block_size=cfg["block_size"], batch_size=cfg["batch_size"], grad_accum=cfg["grad_accum"], lr=cfg["lr"],
+            weight_decay=cfg["weight_decay"], warmup_steps=cfg["warmup_steps"], epochs=cfg["epochs"],
+            max_steps=cfg["max_steps"], max_tokens=cfg["max_tokens"], seed=seed, logging_steps=cfg["logging_steps"],
+            loss_csv=tmp / "loss.csv",
+        )
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        for p in model.parameters():
+            p.requires_grad_(True)
+        save_model(model, tok, tmp)
+        write_json(tmp / "cpt_metrics.json", metrics)
+    return metrics

@@ -1,0 +1,169 @@
+"""Target-language tokenizers: SentencePiece training and export as a transformers fast tokenizer.
+
+The export builds the `tokenizers` pipeline directly from the SentencePiece model
+(Metaspace pre-tokenization, BPE merges derived from piece ranks), so it does not depend
+on the slow-tokenizer converters of a particular transformers release.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+SPM_SPECIALS = {"unk": "<unk>", "bos": "<s>", "eos": "</s>", "pad": "<pad>"}
+SPACE = "\u2581"
+
+
+def train_sentencepiece(train_file, model_prefix, kind: str, vocab_size: int, *, threads: int = 1,
+                        byte_fallback: bool = False, character_coverage: float = 0.9999,
+                        max_sentence_length: int = 16384, input_sentence_size: int = 0, seed: int = 0) -> Path:
+    """Train a SentencePiece model (`kind` bpe or unigram) with the LEP paper's options."""
+    import sentencepiece as spm
+
+    if kind not in ("bpe", "unigram"):
+        raise LangadaptError(f"tokenizer kind '{kind}': SentencePiece trains only 'bpe' or 'unigram'")
+    if not Path(train_file).exists() or Path(train_file).stat().st_size == 0:
+        raise LangadaptError(f"tokenizer training file {train_file} is missing or empty")
+    try:
+        spm.SentencePieceTrainer.train(
+            input=str(train_file),
+            model_prefix=str(model_prefix),
+            model_type=kind,
+            vocab_size=vocab_size,
+            split_digits=True,
+            byte_fallback=byte_fallback,
+            character_coverage=character_coverage,
+            normalization_rule_name="identity",
+            remove_extra_whitespaces=False,
+            add_dummy_prefix=True,
+            split_by_whitespace=True,
+            max_sentence_length=max_sentence_length,
+            input_sentence_size=input_sentence_size,
+            shuffle_input_sentence=True,
+            num_threads=max(1, threads),
+            unk_id=0, bos_id=1, eos_id=2, pad_id=3,
+            unk_piece=SPM_SPECIALS["unk"], bos_piece=SPM_SPECIALS["bos"],
+            eos_piece=SPM_SPECIALS["eos"], pad_piece=SPM_SPECIALS["pad"],
+            minloglevel=2,
+        )
+    except RuntimeError as e:
+        msg = str(e).splitlines()[-1] if str(e) else repr(e)
+        m = re.search(r"Vocabulary size is smaller than required_chars|Vocabulary size too high", msg)
+        if m or "vocab_size" in msg:
+            raise LangadaptError(f"tokenizer vocab_size {vocab_size}: the corpus cannot support it ({msg})") from None
+        raise LangadaptError(f"SentencePiece training failed: {msg}") from None
+    return Path(f"{model_prefix}.model")
+
+
+def _bpe_merges(pieces: list[str], vocab: dict[str, int]) -> list[tuple[str, str]]:
+    """Merges implied by a SentencePiece BPE vocabulary: a piece is made from two pieces of it,
+    merged in the order of the resulting piece's rank."""
+    merges = []
+    for piece in pieces:
+        if len(piece) < 2:
+            continue
+        cands = [(vocab[piece[:k]], vocab[piece[k:]], piece[:k], piece[k:])
+                 for k in range(1, len(piece)) if piece[:k] in vocab and piece[k:] in vocab]
+        cands.sort()
+        merges.extend((a, b) for _, _, a, b in cands)
+    return merges
+
+
+def sentencepiece_to_hf(model_file, out_dir=None):
+    """A transformers fast tokenizer equivalent to the SentencePiece model (BPE or Unigram)."""
+    import sentencepiece as spm
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    sp = spm.SentencePieceProcessor(model_file=str(model_file))
+    n = sp.get_piece_size()
+    pieces = [sp.id_to_piece(i) for i in range(n)]
+    scores = [sp.get_score(i) for i in range(n)]
+    is_bpe = _model_type(model_file) == "bpe"
+    byte_fallback = any(re.fullmatch(r"<0x[0-9A-F]{2}>", p) for p in pieces)
+    unk = SPM_SPECIALS["unk"]
+    if is_bpe:
+        vocab = {p: i for i, p in enumerate(pieces)}
+        normal = [p for i, p in enumerate(pieces) if sp.is_unknown(i) is False and not sp.is_control(i) and not sp.is_byte(i)]
+        model = models.BPE(vocab=vocab, merges=_bpe_merges(normal, vocab), unk_token=unk, fuse_unk=True,
+                           byte_fallback=byte_fallback)
+    else:
+        model = models.Unigram(list(zip(pieces, scores)), unk_id=sp.unk_id(), byte_fallback=byte_fallback)
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.Replace(" ", SPACE)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="first", split=True)
+    tok.normalizer = None
+    parts = [decoders.Replace(SPACE, " ")]
+    if byte_fallback:
+        parts += [decoders.ByteFallback()]
+    parts += [decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    tok.decoder = decoders.Sequence(parts)
+    bos = SPM_SPECIALS["bos"]
+    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
+                                                       special_tokens=[(bos, sp.bos_id())])
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=unk, bos_token=bos,
+                                 eos_token=SPM_SPECIALS["eos"], pad_token=SPM_SPECIALS["pad"])
+    hf.model_max_length = 1 << 30
+    if out_dir is not None:
+        hf.save_pretrained(out_dir)
+    return hf
+
+
+def _model_type(model_file) -> str:
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    m = pb.ModelProto()
+    m.ParseFromString(Path(model_file).read_bytes())
+    return {1: "unigram", 2: "bpe"}.get(m.trainer_spec.model_type, "other")
+
+
+def tokenization_metrics(tokenizer, docs: list[str]) -> dict:
+    """Characters per token, fertility (tokens per word) and round-trip rate on documents."""
+    if not docs:
+        return {"chars_per_token": float("nan"), "tokens_per_word": float("nan"), "roundtrip": float("nan")}
+    ids = tokenizer(docs, add_special_tokens=False)["input_ids"]
+    n_tok = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    n_chr = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    n_wrd = np.fromiter((len(d.split()) for d in docs), dtype=np.int64, count=len(docs))
+    decoded = tokenizer.batch_decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    same = np.fromiter((a == b for a, b in zip(decoded, docs)), dtype=bool, count=len(docs))
+    return {
+        "chars_per_token": float(n_chr.sum() / max(n_tok.sum(), 1)),
+        "tokens_per_word": float(n_tok.sum() / max(n_wrd.sum(), 1)),
+        "roundtrip": float(same.mean()),
+        "tokens": int(n_tok.sum()),
+        "characters": int(n_chr.sum()),
+    }
+
+
+def tokenizer_size_ok(path: os.PathLike) -> bool:
+    return Path(path, "tokenizer.json").exists()
+
+
+def build_tokenizer(train_file, heldout: dict[str, str], out_dir, *, kind: str, size: int, byte_fallback: bool,
+                    character_coverage: float, input_sentence_size: int, threads: int, name: str = "") -> dict:
+    """Train a variant, export it as a HF tokenizer directory, and measure it on held-out text."""
+    import shutil
+
+    from .common import atomic_dir, read_lines, write_json
+
+    if size < 1:
+        raise LangadaptError(f"tokenizer variant '{name}': key 'size' must be positive, got {size}")
+    with atomic_dir(out_dir) as tmp:
+        model = train_sentencepiece(train_file, tmp / "spm", kind, size, threads=threads, byte_fallback=byte_fallback,
+                                    character_coverage=character_coverage, input_sentence_size=input_sentence_size)
+        shutil.move(model, tmp / "spm.model")
+        (tmp / "spm.vocab").unlink(missing_ok=True)
+        hf = sentencepiece_to_hf(tmp / "spm.model", tmp)
+        stats = {"variant": name, "kind": kind, "size": len(hf),
+                 "heldout": {lang: tokenization_metrics(hf, read_lines(p)) for lang, p in sorted(heldout.items())}}
+        write_json(tmp / "stats.json", stats)
+    return stats

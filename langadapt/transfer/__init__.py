@@ -1,0 +1,86 @@
+"""Embedding transfer: rows for a new vocabulary, one module per method, one signature.
+
+Every method is `init(old_in, old_out, overlap, **params) -> (new_in, new_out)`; tokens
+shared by both vocabularies (and special tokens matched by role) are copied bit for bit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import numpy as np
+import torch
+
+from ..errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+METHODS = ("mean",)
+
+
+def get_method(name: str):
+    if name not in METHODS:
+        raise LangadaptError(f"transfer method '{name}' is unknown; choose from {', '.join(METHODS)}")
+    return importlib.import_module(f"{__name__}.{name}").init
+
+
+def copy_shared(new: torch.Tensor, old: torch.Tensor, overlap: dict) -> torch.Tensor:
+    """Shared and special tokens keep their source rows exactly."""
+    pairs = np.asarray(overlap["shared"] + overlap["specials"], dtype=np.int64).reshape(-1, 2)
+    if len(pairs):
+        new[torch.from_numpy(pairs[:, 0])] = old[torch.from_numpy(pairs[:, 1])].to(new.dtype)
+    return new
+
+
+def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None):
+    """Give `model` the new vocabulary with embeddings from `method` (in place; returns it)."""
+    fn = get_method(method)
+    inp = model.get_input_embeddings().weight.detach()
+    out_layer = model.get_output_embeddings()
+    tied = bool(getattr(model.config, "tie_word_embeddings", False)) or out_layer is None
+    out = None if tied else out_layer.weight.detach()
+    if overlap["old_size"] != inp.shape[0] and overlap["old_size"] > inp.shape[0]:
+        raise LangadaptError(
+            f"overlap was computed for a {overlap['old_size']}-token vocabulary but the model has {inp.shape[0]} rows"
+        )
+    new_in, new_out = fn(inp, out, overlap, **(params or {}))
+    new_in = copy_shared(new_in, inp, overlap)
+    if new_out is not None:
+        new_out = copy_shared(new_out, out, overlap)
+    set_embeddings(model, new_tokenizer, new_in, new_out)
+    return model
+
+
+def set_embeddings(model, tokenizer, new_in: torch.Tensor, new_out: torch.Tensor | None) -> None:
+    """Resize the model to the new rows and set ids of bos/eos/pad from `tokenizer`."""
+    n = new_in.shape[0]
+    model.resize_token_embeddings(n, mean_resizing=False)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.copy_(new_in)
+        if new_out is not None:
+            model.get_output_embeddings().weight.copy_(new_out)
+    model.config.vocab_size = n
+    for role in ("bos", "eos", "pad"):
+        tid = getattr(tokenizer, f"{role}_token_id", None)
+        setattr(model.config, f"{role}_token_id", tid)
+        if getattr(model, "generation_config", None) is not None:
+            setattr(model.generation_config, f"{role}_token_id", tid)
+
+
+def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str, params: dict | None = None,
+                     trust_remote_code: bool = False) -> None:
+    """init/{vocab}/{method}/: the base model with the new vocabulary, before any training."""
+    from ..common import atomic_dir
+    from ..models import load_model, load_tokenizer, save_model
+    from ..overlap import load_overlap
+
+    get_method(method)
+    tok = load_tokenizer(tokenizer_dir)
+    ov = load_overlap(overlap_json)
+    if ov["new_size"] != len(tok):
+        raise LangadaptError(f"overlap {overlap_json} is for {ov['new_size']} tokens but {tokenizer_dir} has {len(tok)}")
+    model = load_model(base_dir, trust_remote_code=trust_remote_code)
+    transfer_model(model, tok, ov, method, params)
+    with atomic_dir(out_dir) as tmp:
+        save_model(model, tok, tmp)

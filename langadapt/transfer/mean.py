@@ -1,0 +1,35 @@
+"""LEP's mean-of-subtokens initialization (LEP eq. 1-2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def conversion_matrix(offsets: np.ndarray, subtokens: np.ndarray, old_size: int) -> torch.Tensor:
+    """Sparse T (|V_new| x |V_old|): row t averages the old subtokens spelling new token t.
+
+    Rows without any subtoken are all zero; callers fill them with the mean of all rows.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
+    idx = torch.from_numpy(np.stack([rows, np.asarray(subtokens, dtype=np.int64)]))
+    return torch.sparse_coo_tensor(idx, torch.from_numpy(weights), (len(lengths), old_size)).coalesce()
+
+
+def mean_subtoken_init(old: torch.Tensor, offsets: np.ndarray, subtokens: np.ndarray) -> torch.Tensor:
+    """I_new[t] = mean_j I_old[o_j]; tokens with no mapping get the mean of all old rows."""
+    T = conversion_matrix(offsets, subtokens, old.shape[0]).to(torch.float64)
+    new = torch.sparse.mm(T, old.detach().to(torch.float64))
+    empty = torch.from_numpy(np.diff(np.asarray(offsets)) == 0)
+    if empty.any():
+        new[empty] = old.detach().to(torch.float64).mean(0)
+    return new.to(old.dtype)
+
+
+def init(old_in, old_out, overlap: dict, **_):
+    """Common transfer signature: (input rows, output rows or None) for the new vocabulary."""
+    args = (overlap["offsets"], overlap["subtokens"])
+    return mean_subtoken_init(old_in, *args), None if old_out is None else mean_subtoken_init(old_out, *args)

@@ -1,0 +1,54 @@
+import sys
+
+from langadapt.config import validate_config
+from langadapt.errors import LangadaptError
+
+try:
+    validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+except LangadaptError as err:
+    sys.exit(f"langadapt: {err}")
+
+R = f"{config['results_dir']}/{config['experiment']}"
+TARGET = config["languages"]["target"]
+SOURCE = config["languages"]["source"]
+LANGS = [SOURCE, TARGET]
+SOURCES = config["corpus"]["sources"]
+VOCABS = list(config["tokenizer"]["variants"])
+INITS = config["transfer"]["methods"]
+PROPS = config["lep"]["methods"]
+GPU = config["resources"]["gpu_rules"]
+LIGHT = config["resources"]["light_rules"]
+TRAIN_THREADS = config["threads"]["train"]
+
+
+def alternatives(names):
+    return "|".join(sorted(names))
+
+
+wildcard_constraints:
+    lang=alternatives(LANGS),
+    source=alternatives(SOURCES),
+    package=r"[a-z0-9][a-z0-9.+-]+",
+    vocab=alternatives(VOCABS),
+    init=alternatives(INITS),
+    prop=alternatives(PROPS),
+
+
+def lib(*modules):
+    """Library files a rule runs, as inputs: editing one re-runs the rule and what follows."""
+    base = Path(workflow.basedir) / "langadapt"
+    return [str(base / f"{m}.py") for m in ("common", "errors", *modules)]
+
+
+def model_keys():
+    """Every model the experiment evaluates, as paths relative to the results root."""
+    keys = ["source/base", "source/instruct"]
+    for v in VOCABS:
+        for i in INITS:
+            keys += [f"init/{v}/{i}", f"cpt/{v}/{i}"]
+            keys += [f"lep/{v}/{i}/{p}" for p in PROPS]
+    return keys
+
+
+def model_dir(key):
+    return f"{R}/models/{key}" if key.startswith("source/") else f"{R}/{key}"

@@ -1,0 +1,123 @@
+def deb_packages():
+    pkgs = {p for s in SOURCES.values() if s["kind"] == "deb" for p in s["packages"]}
+    if config["corpus"]["parallel"]["enabled"]:
+        pkgs |= set(config["corpus"]["parallel"]["packages"].values())
+    return sorted(pkgs)
+
+
+def source_inputs(wildcards):
+    src = SOURCES[wildcards.source]
+    pkgs = src.get("packages", []) if src["kind"] == "deb" else []
+    return [f"{R}/corpus/debs/{p}" for p in pkgs]
+
+
+rule corpus_deb:
+    output:
+        directory(f"{R}/corpus/debs/{{package}}"),
+    params:
+        apt_update=config["corpus"]["apt_update"],
+    log:
+        f"{R}/logs/corpus_deb/{{package}}.log",
+    benchmark:
+        f"{R}/benchmarks/corpus_deb/{{package}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/corpus_deb.py"
+
+
+rule corpus_source:
+    input:
+        debs=source_inputs,
+        lib=lib("corpus"),
+    output:
+        docs=f"{R}/corpus/sources/{{source}}.txt",
+        stats=f"{R}/corpus/sources/{{source}}.json",
+    params:
+        source=lambda w: SOURCES[w.source],
+        min_chars=config["corpus"]["min_chars"],
+        min_script_ratio=config["corpus"]["min_script_ratio"],
+    log:
+        f"{R}/logs/corpus_source/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/corpus_source/{{source}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/corpus_source.py"
+
+
+rule corpus_split:
+    input:
+        docs=lambda w: [
+            f"{R}/corpus/sources/{s}.txt" for s, v in SOURCES.items() if v["lang"] == w.lang
+        ],
+        lib=lib("corpus"),
+    output:
+        train=f"{R}/corpus/{{lang}}/train.txt",
+        heldout=f"{R}/corpus/{{lang}}/heldout.txt",
+    params:
+        heldout_fraction=config["corpus"]["heldout_fraction"],
+        max_heldout_docs=config["corpus"]["max_heldout_docs"],
+        max_train_bytes=lambda w: config["corpus"]["max_train_bytes"].get(w.lang),
+    log:
+        f"{R}/logs/corpus_split/{{lang}}.log",
+    benchmark:
+        f"{R}/benchmarks/corpus_split/{{lang}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/corpus_split.py"
+
+
+rule corpus_parallel:
+    input:
+        src=f"{R}/corpus/debs/{config['corpus']['parallel']['packages'].get(SOURCE, 'none')}",
+        tgt=f"{R}/corpus/debs/{config['corpus']['parallel']['packages'].get(TARGET, 'none')}",
+        lib=lib("corpus"),
+    output:
+        train=f"{R}/corpus/parallel/train.jsonl",
+        heldout=f"{R}/corpus/parallel/heldout.jsonl",
+    params:
+        target=TARGET,
+        heldout_fraction=config["corpus"]["parallel"]["heldout_fraction"],
+        min_chars=config["corpus"]["min_chars"],
+    log:
+        f"{R}/logs/corpus_parallel.log",
+    benchmark:
+        f"{R}/benchmarks/corpus_parallel.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/corpus_parallel.py"
+
+
+rule corpus_stats:
+    input:
+        sources=expand(f"{R}/corpus/sources/{{source}}.json", source=SOURCES),
+        splits=expand(f"{R}/corpus/{{lang}}/{{part}}.txt", lang=LANGS, part=["train", "heldout"]),
+        parallel=(
+            [f"{R}/corpus/parallel/train.jsonl", f"{R}/corpus/parallel/heldout.jsonl"]
+            if config["corpus"]["parallel"]["enabled"]
+            else []
+        ),
+    output:
+        f"{R}/corpus/stats.json",
+    log:
+        f"{R}/logs/corpus_stats.log",
+    benchmark:
+        f"{R}/benchmarks/corpus_stats.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/corpus_stats.py"

@@ -1,0 +1,49 @@
+rule eval_tasks:
+    input:
+        heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
+        templates="tasks/bits_per_byte.yaml",
+        lib=lib("evaluate"),
+    output:
+        directory(f"{R}/eval/tasks"),
+    params:
+        langs=LANGS,
+        max_docs=config["evaluate"]["max_docs"],
+    log:
+        f"{R}/logs/eval_tasks.log",
+    benchmark:
+        f"{R}/benchmarks/eval_tasks.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/eval_tasks.py"
+
+
+rule evaluate:
+    input:
+        model=lambda w: model_dir(w.model),
+        tasks=f"{R}/eval/tasks",
+        heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
+        lib=lib("evaluate", "models", "tokenizers"),
+    output:
+        f"{R}/eval/{{model}}.json",
+    wildcard_constraints:
+        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|lep/[^/]+/[^/]+/[^/]+",
+    params:
+        langs=LANGS,
+        batch_size=config["evaluate"]["batch_size"],
+        max_docs=config["evaluate"]["max_docs"],
+        limit=config["evaluate"]["limit"],
+        trust_remote_code=config["models"]["trust_remote_code"],
+    log:
+        f"{R}/logs/evaluate/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate/{{model}}.tsv"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=GPU["gpu"],
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+    script:
+        "../scripts/evaluate.py"

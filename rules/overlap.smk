@@ -1,0 +1,17 @@
+rule overlap:
+    input:
+        source=f"{R}/models/source/base",
+        tokenizer=f"{R}/tokenizers/{{vocab}}",
+        lib=lib("overlap", "models"),
+    output:
+        f"{R}/overlap/{{vocab}}.json",
+    log:
+        f"{R}/logs/overlap/{{vocab}}.log",
+    benchmark:
+        f"{R}/benchmarks/overlap/{{vocab}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/overlap.py"

@@ -1,0 +1,22 @@
+rule pretrain:
+    input:
+        init=f"{R}/init/{{vocab}}/{{init}}",
+        train=f"{R}/corpus/{TARGET}/train.txt",
+        heldout=f"{R}/corpus/{TARGET}/heldout.txt",
+        lib=lib("pretrain", "train", "models"),
+    output:
+        directory(f"{R}/cpt/{{vocab}}/{{init}}"),
+    params:
+        cfg=config["pretrain"],
+        seed=config["seed"],
+    log:
+        f"{R}/logs/pretrain/{{vocab}}/{{init}}.log",
+    benchmark:
+        f"{R}/benchmarks/pretrain/{{vocab}}/{{init}}.tsv"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=GPU["gpu"],
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+    script:
+        "../scripts/pretrain.py"

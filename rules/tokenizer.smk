@@ -1,0 +1,23 @@
+rule tokenizer:
+    input:
+        train=f"{R}/corpus/{TARGET}/train.txt",
+        heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
+        lib=lib("tokenizers"),
+    output:
+        directory(f"{R}/tokenizers/{{vocab}}"),
+    params:
+        variant=lambda w: config["tokenizer"]["variants"][w.vocab],
+        byte_fallback=config["tokenizer"]["byte_fallback"],
+        character_coverage=config["tokenizer"]["character_coverage"],
+        input_sentence_size=config["tokenizer"]["input_sentence_size"],
+        langs=LANGS,
+    log:
+        f"{R}/logs/tokenizer/{{vocab}}.log",
+    benchmark:
+        f"{R}/benchmarks/tokenizer/{{vocab}}.tsv"
+    threads: TRAIN_THREADS
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    script:
+        "../scripts/tokenizer.py"

@@ -1,0 +1,16 @@
+from langadapt.bootstrap import build_base_model
+from langadapt.common import stage
+
+p = snakemake.params
+with stage(snakemake.log[0], snakemake.threads, p.seed):
+    build_base_model(
+        snakemake.input.tokenizer,
+        snakemake.input.en,
+        snakemake.input.ru,
+        snakemake.output[0],
+        arch=p.arch,
+        train_cfg=p.train,
+        en_bytes=p.en_bytes,
+        ru_bytes=p.ru_bytes,
+        seed=p.seed,
+    )

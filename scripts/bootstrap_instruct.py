@@ -1,0 +1,14 @@
+from langadapt.bootstrap import build_instruct_model
+from langadapt.common import stage
+
+p = snakemake.params
+with stage(snakemake.log[0], snakemake.threads, p.seed):
+    build_instruct_model(
+        snakemake.input.base,
+        snakemake.input.en,
+        snakemake.output[0],
+        n_examples=p.n_examples,
+        max_len=p.max_len,
+        train_cfg=p.train,
+        seed=p.seed,
+    )

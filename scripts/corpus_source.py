@@ -1,0 +1,13 @@
+from langadapt.common import stage
+from langadapt.corpus import write_source
+
+with stage(snakemake.log[0]):
+    write_source(
+        snakemake.wildcards.source,
+        snakemake.params.source,
+        snakemake.input.debs,
+        snakemake.output.docs,
+        snakemake.output.stats,
+        min_chars=snakemake.params.min_chars,
+        min_script_ratio=snakemake.params.min_script_ratio,
+    )

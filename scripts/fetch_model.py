@@ -1,0 +1,6 @@
+from langadapt.common import stage
+from langadapt.models import fetch_hf_model
+
+p = snakemake.params
+with stage(snakemake.log[0]):
+    fetch_hf_model(p.hub_id, snakemake.output[0], revision=p.revision, trust_remote_code=p.trust_remote_code)

@@ -1,0 +1,17 @@
+from langadapt.common import stage
+from langadapt.tokenizers import build_tokenizer
+
+p = snakemake.params
+with stage(snakemake.log[0], snakemake.threads):
+    build_tokenizer(
+        snakemake.input.train,
+        dict(zip(p.langs, snakemake.input.heldout)),
+        snakemake.output[0],
+        kind=p.variant["kind"],
+        size=p.variant["size"],
+        byte_fallback=p.byte_fallback,
+        character_coverage=p.character_coverage,
+        input_sentence_size=p.input_sentence_size,
+        threads=snakemake.threads,
+        name=snakemake.wildcards.vocab,
+    )
