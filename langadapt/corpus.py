@@ -138,7 +138,7 @@ _ROFF_ESC = [
     (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),
     (re.compile(r"\\[,/&:%]"), ""),
     (re.compile(r"\\-"), "-"),
-    (re.compile(r"\\e"), "\\"),
+    (re.compile(r"\\e"), r"\\"),
     (re.compile(r'\\".*'), ""),
     (re.compile(r"\\(.)"), r"\1"),
 ]

@@ -1,0 +1,44 @@
+# make run   : create .venv if missing, install everything, run the default experiment
+# make test  : same set-up, run the test suite
+# make dryrun, make lint, make fmt, make clean
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SMK    := $(VENV)/bin/snakemake
+CORES  ?= all
+STAMP  := $(VENV)/.installed
+# The CPU wheel of torch that this machine keeps on disk; elsewhere an ordinary torch.
+TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
+
+.PHONY: install run test dryrun lint fmt clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+ifneq ($(TORCH_CPU_WHEEL),)
+	$(PY) -m pip install --quiet "torch==2.13.0"
+else
+	$(PY) -m pip install --quiet torch
+endif
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: install
+	$(SMK) --cores $(CORES) --profile profiles/default
+
+test: install
+	$(PY) -m pytest -q tests
+
+dryrun: install
+	$(SMK) -n --quiet rules
+
+lint: install
+	$(SMK) --lint
+	$(VENV)/bin/snakefmt --check .
+
+fmt: install
+	$(VENV)/bin/snakefmt .
+
+clean:
+	rm -rf results .snakemake

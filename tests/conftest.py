@@ -1,0 +1,59 @@
+"""Shared fixtures: small corpora, tokenizers of both families, tiny models."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+RU_WORDS = ("привет мир язык модель текст слово файл данные окно строка таблица документ выбрать "
+            "изменить открыть закрыть сохранить команда функция значение ячейка формат шрифт 1990 2024 год").split()
+EN_WORDS = ("hello world language model text word file data window line table document select "
+            "change open close save command function value cell format font").split()
+
+
+def sentences(words, n, seed=0):
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(5, 14))).capitalize() + "." for _ in range(n)]
+
+
+@pytest.fixture(scope="session")
+def ru_docs():
+    return sentences(RU_WORDS, 600, seed=1)
+
+
+@pytest.fixture(scope="session")
+def en_docs():
+    return sentences(EN_WORDS, 600, seed=2)
+
+
+@pytest.fixture(scope="session")
+def byte_level_tok(en_docs, ru_docs):
+    """LLaMa-3-style source tokenizer: English-heavy byte-level BPE."""
+    from langadapt.bootstrap import train_byte_bpe
+
+    return train_byte_bpe(en_docs + ru_docs[:30], 400)
+
+
+@pytest.fixture(scope="session")
+def spm_model(tmp_path_factory, ru_docs):
+    from langadapt.common import write_lines
+    from langadapt.tokenizers import train_sentencepiece
+
+    d = tmp_path_factory.mktemp("spm")
+    write_lines(d / "ru.txt", ru_docs)
+    return train_sentencepiece(d / "ru.txt", d / "sp", "bpe", 120, threads=1)
+
+
+@pytest.fixture(scope="session")
+def spm_tok(spm_model):
+    from langadapt.tokenizers import sentencepiece_to_hf
+
+    return sentencepiece_to_hf(spm_model)
+
+
+@pytest.fixture
+def tiny_model(byte_level_tok):
+    from langadapt.bootstrap import tiny_llama
+
+    return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)

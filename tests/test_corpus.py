@@ -1,0 +1,83 @@
+import gzip
+import shutil
+
+import pytest
+
+from langadapt import corpus
+from langadapt.errors import LangadaptError
+
+
+def test_clean_drops_short_wrong_script_invalid_and_duplicates():
+    docs = ["Привет,   мир!\nКак дела сегодня?", "Привет, мир! Как дела сегодня?", "short",
+            "This is English text, not Russian at all.", "Битый \ufffd текст с заменой символа"]
+    kept, c = corpus.clean_documents(docs, "ru", min_chars=10, min_script_ratio=0.5)
+    assert kept == ["Привет, мир! Как дела сегодня?"]
+    assert c == {"raw": 5, "dropped_short_or_script": 2, "dropped_invalid_utf8": 1, "dropped_duplicate": 1}
+
+
+def test_split_is_deterministic_and_order_independent():
+    docs = [f"document number {i} with some text" for i in range(2000)]
+    tr1, ho1 = corpus.split_documents(docs, 0.1)
+    tr2, ho2 = corpus.split_documents(list(reversed(docs)), 0.1)
+    assert set(ho1) == set(ho2) and set(tr1) == set(tr2)
+    assert not set(tr1) & set(ho1)
+    assert 120 < len(ho1) < 280
+
+
+def test_split_caps_train_bytes():
+    docs = [f"документ {i} " * 5 for i in range(500)]
+    train, _ = corpus.split_documents(docs, 0.05, max_train_bytes=2000)
+    assert 0 < sum(len(d.encode()) + 1 for d in train) <= 2000
+
+
+def test_fortunes_extractor(tmp_path):
+    d = tmp_path / "usr/share/games/fortunes/ru"
+    d.mkdir(parents=True)
+    (d / "jokes").write_text("Первая шутка.\n\t-- Автор\n%\nВторая шутка.\n%\n")
+    (d / "jokes.dat").write_bytes(b"\x00\x01")
+    docs = list(corpus.extract_fortunes(tmp_path, {}))
+    assert docs[0].startswith("Первая шутка.") and docs[1].strip() == "Вторая шутка."
+    assert len([x for x in docs if x.strip()]) == 2
+
+
+def test_manpage_markup_is_stripped(tmp_path):
+    d = tmp_path / "usr/share/man/ru/man1"
+    d.mkdir(parents=True)
+    roff = ".TH CAT 1\n.SH ИМЯ\ncat \\- объединяет файлы\n.PP\n\\fBcat\\fP выводит \\fIФАЙЛ\\fP на экран\n"
+    (d / "cat.1.gz").write_bytes(gzip.compress(roff.encode()))
+    assert list(corpus.extract_manpages(tmp_path, {})) == ["cat - объединяет файлы", "cat выводит ФАЙЛ на экран"]
+
+
+def test_libreoffice_alignment_by_paragraph_id(tmp_path):
+    for lang, a, b in [("en-US", "Select the text you want to change.", "Choose Format - Text."),
+                       ("ru", "Выделите текст, который требуется изменить.", "Choose Format - Text.")]:
+        p = tmp_path / lang / "usr/share/libreoffice/help" / lang / "text/swriter"
+        p.mkdir(parents=True)
+        (p / "page.html").write_text(f'<p id="par_1" class="x">{a}</p><p id="par_2">{b}</p>')
+    pairs = corpus.align_parallel(corpus.libreoffice_paragraphs(tmp_path / "en-US", {}),
+                                  corpus.libreoffice_paragraphs(tmp_path / "ru", {}), "ru", min_chars=5)
+    assert pairs == [{"id": "swriter/page.html#par_1", "en": "Select the text you want to change.",
+                      "ru": "Выделите текст, который требуется изменить."}]
+
+
+def test_files_source_and_empty_after_cleaning(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("Это первый абзац текста на русском.\n\nЭто второй абзац текста на русском.\n")
+    src = {"kind": "files", "lang": "ru", "paths": [str(tmp_path / "*.txt")], "unit": "paragraph"}
+    stats = corpus.write_source("mine", src, [], tmp_path / "o.txt", tmp_path / "o.json", min_chars=10,
+                                min_script_ratio=0.5)
+    assert stats["documents"] == 2
+    en = {"kind": "files", "lang": "en", "paths": [str(f)], "unit": "paragraph"}
+    with pytest.raises(LangadaptError, match="corpus source 'mine': empty after cleaning"):
+        corpus.write_source("mine", en, [], tmp_path / "e.txt", tmp_path / "e.json", min_chars=10,
+                            min_script_ratio=0.5)
+    assert not (tmp_path / "e.txt").exists()
+    with pytest.raises(LangadaptError, match="no file matches"):
+        list(corpus.source_documents("x", {"kind": "files", "lang": "ru", "paths": [str(tmp_path / "nope*")]}, [], {}))
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get")
+def test_missing_debian_package_is_one_clear_line(tmp_path):
+    with pytest.raises(LangadaptError, match="Debian package 'no-such-package-langadapt'"):
+        corpus.fetch_deb("no-such-package-langadapt", tmp_path / "out", apt_update="never")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,41 @@
+import sentencepiece as spm
+
+from langadapt.tokenizers import sentencepiece_to_hf, tokenization_metrics, train_sentencepiece
+from langadapt.common import write_lines
+import pytest
+from langadapt.errors import LangadaptError
+
+
+def test_hf_export_tokenizes_exactly_like_sentencepiece(spm_model, spm_tok, ru_docs):
+    sp = spm.SentencePieceProcessor(model_file=str(spm_model))
+    texts = ru_docs[:200] + ["Число 12345 и  два пробела", "смешанный text 42"]
+    for t in texts:
+        assert spm_tok.encode(t, add_special_tokens=False) == sp.encode(t), t
+
+
+def test_roundtrip_and_digits_split(spm_tok, ru_docs):
+    m = tokenization_metrics(spm_tok, ru_docs[:100])
+    assert m["roundtrip"] == 1.0
+    toks = spm_tok.convert_ids_to_tokens(spm_tok.encode("2024", add_special_tokens=False))
+    assert [t.strip("\u2581") for t in toks if t.strip("\u2581")] == ["2", "0", "2", "4"]
+
+
+def test_unigram_export(tmp_path, ru_docs):
+    write_lines(tmp_path / "ru.txt", ru_docs)
+    m = train_sentencepiece(tmp_path / "ru.txt", tmp_path / "u", "unigram", 90)
+    sp = spm.SentencePieceProcessor(model_file=str(m))
+    hf = sentencepiece_to_hf(m)
+    for t in ru_docs[:50]:
+        assert hf.encode(t, add_special_tokens=False) == sp.encode(t)
+
+
+def test_target_tokenizer_is_more_efficient_on_russian(spm_tok, byte_level_tok, ru_docs):
+    new = tokenization_metrics(spm_tok, ru_docs[-100:])["chars_per_token"]
+    old = tokenization_metrics(byte_level_tok, ru_docs[-100:])["chars_per_token"]
+    assert new > 1.5 * old
+
+
+def test_too_large_vocabulary_is_a_clear_error(tmp_path):
+    write_lines(tmp_path / "t.txt", ["маленький корпус текста"] * 5)
+    with pytest.raises(LangadaptError, match="vocab_size 50000"):
+        train_sentencepiece(tmp_path / "t.txt", tmp_path / "x", "bpe", 50000)
