@@ -25,7 +25,7 @@ endif
 	touch $(STAMP)
 
 run: install
-	$(SMK) --cores $(CORES) --profile profiles/default
+	$(SMK) --cores $(CORES)
 
 test: install
 	$(PY) -m pytest -q tests

@@ -12,6 +12,17 @@ if not workflow.overwrite_configfiles:
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    lang=alternatives(LANGS),
+    source=alternatives(SOURCES),
+    package=r"[a-z0-9][a-z0-9.+-]+",
+    vocab=alternatives(VOCABS),
+    init=alternatives(INITS),
+    prop=alternatives(PROPS),
+
+
 include: "rules/corpus.smk"
 include: "rules/models.smk"
 include: "rules/tokenizer.smk"
@@ -24,7 +35,7 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         f"{R}/corpus/stats.json",
         rules.report.output,
-    default_target: True

@@ -25,17 +25,8 @@ def alternatives(names):
     return "|".join(sorted(names))
 
 
-wildcard_constraints:
-    lang=alternatives(LANGS),
-    source=alternatives(SOURCES),
-    package=r"[a-z0-9][a-z0-9.+-]+",
-    vocab=alternatives(VOCABS),
-    init=alternatives(INITS),
-    prop=alternatives(PROPS),
-
-
 def lib(*modules):
-    """Library files a rule runs, as inputs: editing one re-runs the rule and what follows."""
+    """Library modules a job runs, used as its inputs (editing one re-runs the job and its dependants)."""
     base = Path(workflow.basedir) / "langadapt"
     return [str(base / f"{m}.py") for m in ("common", "errors", *modules)]
 
@@ -52,3 +43,9 @@ def model_keys():
 
 def model_dir(key):
     return f"{R}/models/{key}" if key.startswith("source/") else f"{R}/{key}"
+
+
+def source_inputs(wildcards):
+    src = SOURCES[wildcards.source]
+    pkgs = src.get("packages", []) if src["kind"] == "deb" else []
+    return [f"{R}/corpus/debs/{p}" for p in pkgs]

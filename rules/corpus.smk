@@ -1,29 +1,18 @@
-def deb_packages():
-    pkgs = {p for s in SOURCES.values() if s["kind"] == "deb" for p in s["packages"]}
-    if config["corpus"]["parallel"]["enabled"]:
-        pkgs |= set(config["corpus"]["parallel"]["packages"].values())
-    return sorted(pkgs)
-
-
-def source_inputs(wildcards):
-    src = SOURCES[wildcards.source]
-    pkgs = src.get("packages", []) if src["kind"] == "deb" else []
-    return [f"{R}/corpus/debs/{p}" for p in pkgs]
-
-
 rule corpus_deb:
     output:
         directory(f"{R}/corpus/debs/{{package}}"),
-    params:
-        apt_update=config["corpus"]["apt_update"],
     log:
         f"{R}/logs/corpus_deb/{{package}}.log",
     benchmark:
         f"{R}/benchmarks/corpus_deb/{{package}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
+    params:
+        apt_update=config["corpus"]["apt_update"],
     script:
         "../scripts/corpus_deb.py"
 
@@ -35,18 +24,20 @@ rule corpus_source:
     output:
         docs=f"{R}/corpus/sources/{{source}}.txt",
         stats=f"{R}/corpus/sources/{{source}}.json",
-    params:
-        source=lambda w: SOURCES[w.source],
-        min_chars=config["corpus"]["min_chars"],
-        min_script_ratio=config["corpus"]["min_script_ratio"],
     log:
         f"{R}/logs/corpus_source/{{source}}.log",
     benchmark:
         f"{R}/benchmarks/corpus_source/{{source}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
+    params:
+        source=lambda w: SOURCES[w.source],
+        min_chars=config["corpus"]["min_chars"],
+        min_script_ratio=config["corpus"]["min_script_ratio"],
     script:
         "../scripts/corpus_source.py"
 
@@ -54,24 +45,28 @@ rule corpus_source:
 rule corpus_split:
     input:
         docs=lambda w: [
-            f"{R}/corpus/sources/{s}.txt" for s, v in SOURCES.items() if v["lang"] == w.lang
+            f"{R}/corpus/sources/{s}.txt"
+            for s, v in SOURCES.items()
+            if v["lang"] == w.lang
         ],
         lib=lib("corpus"),
     output:
         train=f"{R}/corpus/{{lang}}/train.txt",
         heldout=f"{R}/corpus/{{lang}}/heldout.txt",
-    params:
-        heldout_fraction=config["corpus"]["heldout_fraction"],
-        max_heldout_docs=config["corpus"]["max_heldout_docs"],
-        max_train_bytes=lambda w: config["corpus"]["max_train_bytes"].get(w.lang),
     log:
         f"{R}/logs/corpus_split/{{lang}}.log",
     benchmark:
         f"{R}/benchmarks/corpus_split/{{lang}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
+    params:
+        heldout_fraction=config["corpus"]["heldout_fraction"],
+        max_heldout_docs=config["corpus"]["max_heldout_docs"],
+        max_train_bytes=lambda w: config["corpus"]["max_train_bytes"].get(w.lang),
     script:
         "../scripts/corpus_split.py"
 
@@ -84,18 +79,20 @@ rule corpus_parallel:
     output:
         train=f"{R}/corpus/parallel/train.jsonl",
         heldout=f"{R}/corpus/parallel/heldout.jsonl",
-    params:
-        target=TARGET,
-        heldout_fraction=config["corpus"]["parallel"]["heldout_fraction"],
-        min_chars=config["corpus"]["min_chars"],
     log:
         f"{R}/logs/corpus_parallel.log",
     benchmark:
         f"{R}/benchmarks/corpus_parallel.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
+    params:
+        target=TARGET,
+        heldout_fraction=config["corpus"]["parallel"]["heldout_fraction"],
+        min_chars=config["corpus"]["min_chars"],
     script:
         "../scripts/corpus_parallel.py"
 
@@ -103,7 +100,9 @@ rule corpus_parallel:
 rule corpus_stats:
     input:
         sources=expand(f"{R}/corpus/sources/{{source}}.json", source=SOURCES),
-        splits=expand(f"{R}/corpus/{{lang}}/{{part}}.txt", lang=LANGS, part=["train", "heldout"]),
+        splits=expand(
+            f"{R}/corpus/{{lang}}/{{part}}.txt", lang=LANGS, part=["train", "heldout"]
+        ),
         parallel=(
             [f"{R}/corpus/parallel/train.jsonl", f"{R}/corpus/parallel/heldout.jsonl"]
             if config["corpus"]["parallel"]["enabled"]
@@ -115,6 +114,8 @@ rule corpus_stats:
         f"{R}/logs/corpus_stats.log",
     benchmark:
         f"{R}/benchmarks/corpus_stats.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],

@@ -5,17 +5,19 @@ rule eval_tasks:
         lib=lib("evaluate"),
     output:
         directory(f"{R}/eval/tasks"),
-    params:
-        langs=LANGS,
-        max_docs=config["evaluate"]["max_docs"],
     log:
         f"{R}/logs/eval_tasks.log",
     benchmark:
         f"{R}/benchmarks/eval_tasks.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
+    params:
+        langs=LANGS,
+        max_docs=config["evaluate"]["max_docs"],
     script:
         "../scripts/eval_tasks.py"
 
@@ -28,22 +30,24 @@ rule evaluate:
         lib=lib("evaluate", "models", "tokenizers"),
     output:
         f"{R}/eval/{{model}}.json",
+    log:
+        f"{R}/logs/evaluate/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate/{{model}}.tsv"
     wildcard_constraints:
         model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|lep/[^/]+/[^/]+/[^/]+",
+    conda:
+        "../envs/langadapt.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=GPU["gpu"],
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
     params:
         langs=LANGS,
         batch_size=config["evaluate"]["batch_size"],
         max_docs=config["evaluate"]["max_docs"],
         limit=config["evaluate"]["limit"],
         trust_remote_code=config["models"]["trust_remote_code"],
-    log:
-        f"{R}/logs/evaluate/{{model}}.log",
-    benchmark:
-        f"{R}/benchmarks/evaluate/{{model}}.tsv"
-    threads: TRAIN_THREADS
-    resources:
-        gpu=GPU["gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
     script:
         "../scripts/evaluate.py"

@@ -5,15 +5,17 @@ rule lep:
         lib=lib("lep", "models", "transfer/__init__"),
     output:
         directory(f"{R}/lep/{{vocab}}/{{init}}/{{prop}}"),
-    params:
-        trust_remote_code=config["models"]["trust_remote_code"],
     log:
         f"{R}/logs/lep/{{vocab}}/{{init}}/{{prop}}.log",
     benchmark:
         f"{R}/benchmarks/lep/{{vocab}}/{{init}}/{{prop}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+    params:
+        trust_remote_code=config["models"]["trust_remote_code"],
     script:
         "../scripts/lep.py"

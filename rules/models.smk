@@ -21,19 +21,21 @@ if config["models"]["kind"] == "bootstrap":
             lib=lib("bootstrap"),
         output:
             directory(f"{R}/models/source/tokenizer"),
+        log:
+            f"{R}/logs/bootstrap_tokenizer.log",
+        benchmark:
+            f"{R}/benchmarks/bootstrap_tokenizer.tsv"
+        conda:
+            "../envs/langadapt.yaml"
+        threads: TRAIN_THREADS
+        resources:
+            mem_mb=LIGHT["mem_mb"],
+            runtime=LIGHT["runtime"],
         params:
             vocab_size=BOOT["vocab_size"],
             en_bytes=BOOT["en_bytes"],
             ru_bytes=BOOT["ru_bytes"],
             seed=config["seed"],
-        log:
-            f"{R}/logs/bootstrap_tokenizer.log",
-        benchmark:
-            f"{R}/benchmarks/bootstrap_tokenizer.tsv"
-        threads: TRAIN_THREADS
-        resources:
-            mem_mb=LIGHT["mem_mb"],
-            runtime=LIGHT["runtime"],
         script:
             "../scripts/bootstrap_tokenizer.py"
 
@@ -45,21 +47,23 @@ if config["models"]["kind"] == "bootstrap":
             lib=lib("bootstrap", "train", "models"),
         output:
             directory(f"{R}/models/source/base"),
+        log:
+            f"{R}/logs/bootstrap_base.log",
+        benchmark:
+            f"{R}/benchmarks/bootstrap_base.tsv"
+        conda:
+            "../envs/langadapt.yaml"
+        threads: TRAIN_THREADS
+        resources:
+            gpu=GPU["gpu"],
+            mem_mb=GPU["mem_mb"],
+            runtime=GPU["runtime"],
         params:
             arch=ARCH,
             train=BOOT["base"],
             en_bytes=BOOT["en_bytes"],
             ru_bytes=BOOT["ru_bytes"],
             seed=config["seed"],
-        log:
-            f"{R}/logs/bootstrap_base.log",
-        benchmark:
-            f"{R}/benchmarks/bootstrap_base.tsv"
-        threads: TRAIN_THREADS
-        resources:
-            gpu=GPU["gpu"],
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
         script:
             "../scripts/bootstrap_base.py"
 
@@ -70,20 +74,22 @@ if config["models"]["kind"] == "bootstrap":
             lib=lib("bootstrap", "train", "models"),
         output:
             directory(f"{R}/models/source/instruct"),
-        params:
-            n_examples=BOOT["instruct_examples"],
-            max_len=BOOT["instruct_max_len"],
-            train=BOOT["instruct"],
-            seed=config["seed"],
         log:
             f"{R}/logs/bootstrap_instruct.log",
         benchmark:
             f"{R}/benchmarks/bootstrap_instruct.tsv"
+        conda:
+            "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
         resources:
             gpu=GPU["gpu"],
             mem_mb=GPU["mem_mb"],
             runtime=GPU["runtime"],
+        params:
+            n_examples=BOOT["instruct_examples"],
+            max_len=BOOT["instruct_max_len"],
+            train=BOOT["instruct"],
+            seed=config["seed"],
         script:
             "../scripts/bootstrap_instruct.py"
 
@@ -94,19 +100,21 @@ else:
             lib=lib("models"),
         output:
             directory(f"{R}/models/source/{{role}}"),
-        wildcard_constraints:
-            role="base|instruct",
-        params:
-            hub_id=lambda w: config["models"]["hf"][w.role],
-            revision=config["models"]["hf"]["revision"],
-            trust_remote_code=config["models"]["trust_remote_code"],
         log:
             f"{R}/logs/fetch_model/{{role}}.log",
         benchmark:
             f"{R}/benchmarks/fetch_model/{{role}}.tsv"
+        wildcard_constraints:
+            role="base|instruct",
+        conda:
+            "../envs/langadapt.yaml"
         threads: 1
         resources:
             mem_mb=GPU["mem_mb"],
             runtime=GPU["runtime"],
+        params:
+            hub_id=lambda w: config["models"]["hf"][w.role],
+            revision=config["models"]["hf"]["revision"],
+            trust_remote_code=config["models"]["trust_remote_code"],
         script:
             "../scripts/fetch_model.py"

@@ -9,6 +9,8 @@ rule overlap:
         f"{R}/logs/overlap/{{vocab}}.log",
     benchmark:
         f"{R}/benchmarks/overlap/{{vocab}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: 1
     resources:
         mem_mb=LIGHT["mem_mb"],

@@ -6,17 +6,19 @@ rule pretrain:
         lib=lib("pretrain", "train", "models"),
     output:
         directory(f"{R}/cpt/{{vocab}}/{{init}}"),
-    params:
-        cfg=config["pretrain"],
-        seed=config["seed"],
     log:
         f"{R}/logs/pretrain/{{vocab}}/{{init}}.log",
     benchmark:
         f"{R}/benchmarks/pretrain/{{vocab}}/{{init}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+    params:
+        cfg=config["pretrain"],
+        seed=config["seed"],
     script:
         "../scripts/pretrain.py"

@@ -5,19 +5,21 @@ rule tokenizer:
         lib=lib("tokenizers"),
     output:
         directory(f"{R}/tokenizers/{{vocab}}"),
+    log:
+        f"{R}/logs/tokenizer/{{vocab}}.log",
+    benchmark:
+        f"{R}/benchmarks/tokenizer/{{vocab}}.tsv"
+    conda:
+        "../envs/langadapt.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     params:
         variant=lambda w: config["tokenizer"]["variants"][w.vocab],
         byte_fallback=config["tokenizer"]["byte_fallback"],
         character_coverage=config["tokenizer"]["character_coverage"],
         input_sentence_size=config["tokenizer"]["input_sentence_size"],
         langs=LANGS,
-    log:
-        f"{R}/logs/tokenizer/{{vocab}}.log",
-    benchmark:
-        f"{R}/benchmarks/tokenizer/{{vocab}}.tsv"
-    threads: TRAIN_THREADS
-    resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     script:
         "../scripts/tokenizer.py"
