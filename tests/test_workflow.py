@@ -1,0 +1,145 @@
+"""The workflow through Snakemake itself: dry run of the default, smoke run end to end, re-run behaviour."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
+          "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "transfer", "pretrain", "lep",
+          "eval_tasks", "evaluate", "report"}
+
+pytestmark = pytest.mark.workflow
+
+
+def run_snakemake(configfile: Path, dryrun: bool = False, cores: int = 2) -> None:
+    """Run the workflow through the Snakemake Python API, as a user's `snakemake --cores N` would."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
+                                          ResourceSettings)
+
+    with SnakemakeApi(OutputSettings(show_failed_logs=True)) as api:
+        wf = api.workflow(
+            resource_settings=ResourceSettings(cores=cores),
+            config_settings=ConfigSettings(configfiles=[configfile]),
+            snakefile=ROOT / "Snakefile",
+            workdir=ROOT,
+        )
+        dag = wf.dag(DAGSettings())
+        dag.execute_workflow(executor="dryrun" if dryrun else "local",
+                             execution_settings=ExecutionSettings(latency_wait=5))
+
+
+def jobs_run(results: Path, before: dict[str, int]) -> set[str]:
+    """Jobs that ran since `before`, read off the benchmark files each job rewrites."""
+    now = {str(p.relative_to(results / "benchmarks")): p.stat().st_mtime_ns
+           for p in (results / "benchmarks").rglob("*.tsv")}
+    return {k.removesuffix(".tsv") for k, t in now.items() if before.get(k) != t}
+
+
+def benchmark_times(results: Path) -> dict[str, int]:
+    return {str(p.relative_to(results / "benchmarks")): p.stat().st_mtime_ns
+            for p in (results / "benchmarks").rglob("*.tsv")}
+
+
+def smoke_config(tmp: Path, **changes) -> Path:
+    cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    cfg["results_dir"] = str(tmp / "results")
+    for section, values in changes.items():
+        cfg[section].update(values)
+    path = tmp / "smoke.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    return path
+
+
+def test_default_dry_run_lists_every_stage():
+    out = subprocess.run([SNAKEMAKE, "-n", "-F", "--cores", "2", "--quiet", "rules"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    listed = {line.split()[0] for line in out.splitlines() if line.strip() and line.split()[0] in STAGES}
+    assert listed == STAGES
+
+
+def test_bad_config_value_stops_before_any_job(tmp_path):
+    cfg = smoke_config(tmp_path, pretrain={"lr": -0.1})
+    proc = subprocess.run([SNAKEMAKE, "--cores", "1", "--configfile", str(cfg)], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert "langadapt: config key 'pretrain.lr'" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    cfg = smoke_config(tmp)
+    run_snakemake(cfg)
+    return tmp, tmp / "results" / "smoke"
+
+
+def test_smoke_models_load(smoke):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _, res = smoke
+    for d in ["models/source/base", "models/source/instruct", "init/bpe/mean", "cpt/bpe/mean", "lep/bpe/mean/swap"]:
+        model = AutoModelForCausalLM.from_pretrained(res / d)
+        tok = AutoTokenizer.from_pretrained(res / d)
+        assert model.get_input_embeddings().weight.shape[0] == len(tok), d
+        assert any((res / d).glob("*.safetensors")) and not any((res / d).glob("*.bin"))
+    lep_tok = AutoTokenizer.from_pretrained(res / "lep/bpe/mean/swap")
+    assert lep_tok.chat_template and "<|eot_id|>" in lep_tok.get_vocab()
+
+
+def test_smoke_cpt_inner_layers_bit_identical(smoke):
+    from transformers import AutoModelForCausalLM
+
+    from langadapt.models import inner_state_dict
+
+    _, res = smoke
+    base = inner_state_dict(AutoModelForCausalLM.from_pretrained(res / "models/source/base"))
+    cpt = inner_state_dict(AutoModelForCausalLM.from_pretrained(res / "cpt/bpe/mean"))
+    init = AutoModelForCausalLM.from_pretrained(res / "init/bpe/mean")
+    assert base.keys() == cpt.keys() and len(base) > 5
+    for k in base:
+        assert torch.equal(base[k], cpt[k]), k
+    trained = AutoModelForCausalLM.from_pretrained(res / "cpt/bpe/mean")
+    assert not torch.equal(init.get_input_embeddings().weight, trained.get_input_embeddings().weight)
+
+
+def test_smoke_report(smoke):
+    _, res = smoke
+    df = pd.read_csv(res / "report/summary.csv")
+    assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/mean", "cpt/bpe/mean",
+                                 "lep/bpe/mean/swap"]
+    assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
+    cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
+    assert cpt_ru["cpt/bpe/mean"] > cpt_ru["source/base"]
+    loss = pd.read_csv(res / "cpt/bpe/mean/loss.csv")
+    assert loss["loss"].iloc[-1] < loss["loss"].iloc[0]
+    assert (res / "report/figures/cpt_loss.png").stat().st_size > 5000
+    stats = json.loads((res / "corpus/stats.json").read_text())
+    assert stats["sources"]["ru_fortunes"]["documents"] > 1000
+
+
+def test_smoke_second_run_does_nothing(smoke):
+    tmp, res = smoke
+    before = benchmark_times(res)
+    run_snakemake(tmp / "smoke.yaml")
+    assert jobs_run(res, before) == set()
+
+
+def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
+    tmp, res = smoke
+    before = benchmark_times(res)
+    run_snakemake(smoke_config(tmp, pretrain={"lr": 0.004}))
+    assert jobs_run(res, before) == {
+        "pretrain/bpe/mean", "lep/bpe/mean/swap", "evaluate/cpt/bpe/mean", "evaluate/lep/bpe/mean/swap", "report",
+    }
