@@ -148,20 +148,33 @@ def tokenizer_size_ok(path: os.PathLike) -> bool:
     return Path(path, "tokenizer.json").exists()
 
 
-def build_tokenizer(train_file, heldout: dict[str, str], out_dir, *, kind: str, size: int, byte_fallback: bool,
-                    character_coverage: float, input_sentence_size: int, threads: int, name: str = "") -> dict:
+def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: float) -> list[str]:
+    """Target text plus source-language text making up `source_share` of the bytes (the paper
+    trains its tokenizers on a Russian+English mix, so English stays encodable)."""
+    if source_share <= 0:
+        return target_docs
+    budget = source_share / (1 - source_share) * sum(len(d.encode("utf-8")) for d in target_docs)
+    sizes = np.cumsum([len(d.encode("utf-8")) for d in source_docs])
+    return target_docs + source_docs[: int(np.searchsorted(sizes, budget, side="right"))]
+
+
+def build_tokenizer(target_train, source_train, heldout: dict[str, str], out_dir, *, kind: str, size: int,
+                    source_share: float, byte_fallback: bool, character_coverage: float, input_sentence_size: int,
+                    threads: int, name: str = "") -> dict:
     """Train a variant, export it as a HF tokenizer directory, and measure it on held-out text."""
     import shutil
 
-    from .common import atomic_dir, read_lines, write_json
+    from .common import atomic_dir, read_lines, write_json, write_lines
 
     if size < 1:
         raise LangadaptError(f"tokenizer variant '{name}': key 'size' must be positive, got {size}")
     with atomic_dir(out_dir) as tmp:
-        model = train_sentencepiece(train_file, tmp / "spm", kind, size, threads=threads, byte_fallback=byte_fallback,
+        write_lines(tmp / "train.txt", tokenizer_mix(read_lines(target_train), read_lines(source_train), source_share))
+        model = train_sentencepiece(tmp / "train.txt", tmp / "spm", kind, size, threads=threads, byte_fallback=byte_fallback,
                                     character_coverage=character_coverage, input_sentence_size=input_sentence_size)
         shutil.move(model, tmp / "spm.model")
         (tmp / "spm.vocab").unlink(missing_ok=True)
+        (tmp / "train.txt").unlink()
         hf = sentencepiece_to_hf(tmp / "spm.model", tmp)
         stats = {"variant": name, "kind": kind, "size": len(hf),
                  "heldout": {lang: tokenization_metrics(hf, read_lines(p)) for lang, p in sorted(heldout.items())}}

@@ -1,6 +1,7 @@
 rule tokenizer:
     input:
-        train=f"{R}/corpus/{TARGET}/train.txt",
+        target=f"{R}/corpus/{TARGET}/train.txt",
+        source=f"{R}/corpus/{SOURCE}/train.txt",
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
         lib=lib("tokenizers"),
     output:
@@ -17,6 +18,7 @@ rule tokenizer:
         runtime=LIGHT["runtime"],
     params:
         variant=lambda w: config["tokenizer"]["variants"][w.vocab],
+        source_share=config["tokenizer"]["source_share"],
         byte_fallback=config["tokenizer"]["byte_fallback"],
         character_coverage=config["tokenizer"]["character_coverage"],
         input_sentence_size=config["tokenizer"]["input_sentence_size"],

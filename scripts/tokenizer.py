@@ -4,11 +4,13 @@ from langadapt.tokenizers import build_tokenizer
 p = snakemake.params
 with stage(snakemake.log[0], snakemake.threads):
     build_tokenizer(
-        snakemake.input.train,
+        snakemake.input.target,
+        snakemake.input.source,
         dict(zip(p.langs, snakemake.input.heldout)),
         snakemake.output[0],
         kind=p.variant["kind"],
         size=p.variant["size"],
+        source_share=p.source_share,
         byte_fallback=p.byte_fallback,
         character_coverage=p.character_coverage,
         input_sentence_size=p.input_sentence_size,

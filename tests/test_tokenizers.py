@@ -39,3 +39,14 @@ def test_too_large_vocabulary_is_a_clear_error(tmp_path):
     write_lines(tmp_path / "t.txt", ["маленький корпус текста"] * 5)
     with pytest.raises(LangadaptError, match="vocab_size 50000"):
         train_sentencepiece(tmp_path / "t.txt", tmp_path / "x", "bpe", 50000)
+
+
+def test_tokenizer_mix_byte_share(ru_docs, en_docs):
+    from langadapt.tokenizers import tokenizer_mix
+
+    mix = tokenizer_mix(ru_docs, en_docs, 0.2)
+    en = sum(len(d.encode()) for d in mix[len(ru_docs):])
+    total = sum(len(d.encode()) for d in mix)
+    assert mix[: len(ru_docs)] == ru_docs
+    assert 0.18 < en / total <= 0.2
+    assert tokenizer_mix(ru_docs, en_docs, 0.0) == ru_docs
