@@ -36,6 +36,7 @@ dryrun: install
 lint: install
 	$(SMK) --lint
 	$(VENV)/bin/snakefmt --check .
+	$(VENV)/bin/ruff check --select F --ignore F821 langadapt scripts tests
 
 fmt: install
 	$(VENV)/bin/snakefmt .

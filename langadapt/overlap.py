@@ -8,7 +8,6 @@ tokenizer's model on the token's surface (no normalizer, no dummy prefix).
 
 from __future__ import annotations
 
-
 import json
 import logging
 import re

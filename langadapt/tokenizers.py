@@ -8,7 +8,6 @@ on the slow-tokenizer converters of a particular transformers release.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def _bpe_merges(pieces: list[str], vocab: dict[str, int]) -> list[tuple[str, str
 def sentencepiece_to_hf(model_file, out_dir=None):
     """A transformers fast tokenizer equivalent to the SentencePiece model (BPE or Unigram)."""
     import sentencepiece as spm
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     sp = spm.SentencePieceProcessor(model_file=str(model_file))
@@ -98,7 +97,6 @@ def sentencepiece_to_hf(model_file, out_dir=None):
     else:
         model = models.Unigram(list(zip(pieces, scores)), unk_id=sp.unk_id(), byte_fallback=byte_fallback)
     tok = Tokenizer(model)
-    tok.normalizer = normalizers.Replace(" ", SPACE)
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="first", split=True)
     tok.normalizer = None
     parts = [decoders.Replace(SPACE, " ")]
@@ -142,10 +140,6 @@ def tokenization_metrics(tokenizer, docs: list[str]) -> dict:
         "tokens": int(n_tok.sum()),
         "characters": int(n_chr.sum()),
     }
-
-
-def tokenizer_size_ok(path: os.PathLike) -> bool:
-    return Path(path, "tokenizer.json").exists()
 
 
 def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: float) -> list[str]:

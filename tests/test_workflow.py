@@ -143,3 +143,23 @@ def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
     assert jobs_run(res, before) == {
         "pretrain/bpe/mean", "lep/bpe/mean/swap", "evaluate/cpt/bpe/mean", "evaluate/lep/bpe/mean/swap", "report",
     }
+
+
+def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
+    """A real-model config (hub ids, streamed hub corpus, local files) builds a complete DAG without running."""
+    cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    cfg["results_dir"] = str(tmp_path / "results")
+    cfg["models"] = {"kind": "hf", "hf": {"base": "meta-llama/Meta-Llama-3-8B",
+                                          "instruct": "meta-llama/Meta-Llama-3-8B-Instruct"}}
+    cfg["corpus"]["sources"] = {
+        "ru_web": {"kind": "hf", "lang": "ru", "dataset": "uonlp/CulturaX", "name": "ru", "max_bytes": 10**9},
+        "en_local": {"kind": "files", "lang": "en", "paths": [str(tmp_path / "*.txt")]},
+    }
+    (tmp_path / "hf.yaml").write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--configfile", str(tmp_path / "hf.yaml"), "--quiet",
+                          "rules"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["fetch_model"] == 2 and counts["corpus_source"] == 2
+    assert "bootstrap_base" not in counts and "corpus_deb" not in counts
+    assert counts["evaluate"] == 5 and counts["report"] == 1
