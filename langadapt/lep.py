@@ -61,10 +61,14 @@ def propagate_swap(cpt_in, cpt_out, **_):
     return cpt_in, cpt_out
 
 
-def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "swap"):
-    """The instruct model with the adapted vocabulary; modifies and returns (model, tokenizer)."""
+def check_method(method: str) -> None:
     if method not in METHODS:
         raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(METHODS)}")
+
+
+def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "swap"):
+    """The instruct model with the adapted vocabulary; modifies and returns (model, tokenizer)."""
+    check_method(method)
     check_compatible(instruct_model, cpt_model)
     cpt_in, cpt_out = embedding_matrices(cpt_model)
     inst_in, inst_out = embedding_matrices(instruct_model)
@@ -98,8 +102,7 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, trust_remote_c
     from .common import atomic_dir
     from .models import load_model, load_tokenizer, save_model
 
-    if method not in METHODS:
-        raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(METHODS)}")
+    check_method(method)  # before loading any model
     inst = load_model(instruct_dir, trust_remote_code=trust_remote_code)
     cpt = load_model(cpt_dir, trust_remote_code=trust_remote_code)
     model, tok = propagate(inst, load_tokenizer(instruct_dir), cpt, load_tokenizer(cpt_dir), method)

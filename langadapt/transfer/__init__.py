@@ -36,11 +36,10 @@ def copy_shared(new: torch.Tensor, old: torch.Tensor, overlap: dict) -> torch.Te
 def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None):
     """Give `model` the new vocabulary with embeddings from `method` (in place; returns it)."""
     fn = get_method(method)
-    inp = model.get_input_embeddings().weight.detach()
-    out_layer = model.get_output_embeddings()
-    tied = bool(getattr(model.config, "tie_word_embeddings", False)) or out_layer is None
-    out = None if tied else out_layer.weight.detach()
-    if overlap["old_size"] != inp.shape[0] and overlap["old_size"] > inp.shape[0]:
+    from ..models import embedding_matrices
+
+    inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
+    if overlap["old_size"] > inp.shape[0]:
         raise LangadaptError(
             f"overlap was computed for a {overlap['old_size']}-token vocabulary but the model has {inp.shape[0]} rows"
         )
