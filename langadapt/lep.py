@@ -49,8 +49,8 @@ def propagated_tokenizer(new_tok, instruct_tok):
     new_tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in carried], special_tokens=True)
     if instruct_tok.chat_template:
         new_tok.chat_template = instruct_tok.chat_template
-    if instruct_tok.eos_token in carried:
-        new_tok.eos_token = instruct_tok.eos_token
+    if instruct_tok.eos_token in chat_tokens(instruct_tok):
+        new_tok.eos_token = instruct_tok.eos_token  # the instruct model ends its turns with it
     iv = instruct_tok.get_vocab()
     pairs = [(new_tok.convert_tokens_to_ids(t), iv[t]) for t in chat_tokens(instruct_tok) if t in iv]
     return new_tok, pairs

@@ -112,19 +112,37 @@ def special_correspondence(old_tok, new_tok) -> dict[int, int]:
     return out
 
 
-def compute_overlap(old_tok, new_tok) -> dict:
+def shared_tokens(old_tok, new_tok, id_map=None, new_s=None, old_s=None) -> tuple[list[int], list[int]]:
+    """(new ids, old ids) of tokens in both vocabularies: by the tokenizer's own old->new id map
+    where it has one (Extended/Optimized), otherwise by identical surface bytes."""
+    new_s = surfaces(new_tok) if new_s is None else new_s
+    old_s = surfaces(old_tok) if old_s is None else old_s
+    pairs: dict[int, int] = {}
+    if id_map is not None:
+        id_map = np.asarray(id_map, dtype=np.int64)
+        old_ids = np.flatnonzero(id_map >= 0)
+        pairs = {int(id_map[o]): int(o) for o in old_ids if new_s[id_map[o]] is not None and old_s[o] is not None}
+    old_index = {s: i for i, s in enumerate(old_s) if s is not None}
+    for i, s in enumerate(new_s):
+        if i not in pairs and s is not None and s in old_index:
+            pairs[i] = old_index[s]
+    shared_new = sorted(pairs)
+    return shared_new, [pairs[i] for i in shared_new]
+
+
+def compute_overlap(old_tok, new_tok, id_map=None) -> dict:
     """Shared tokens, new tokens, and for every new-vocabulary id the old subtokens spelling it.
 
     The mapping is stored CSR-style (`offsets`, `subtokens`): row t spans
     subtokens[offsets[t]:offsets[t+1]]; an empty row means "no mapping" (mean of all rows).
+    `id_map` (old id -> new id, -1 for dropped) comes with Extended/Optimized vocabularies.
     """
     old_s, new_s = surfaces(old_tok), surfaces(new_tok)
-    old_index = {s: i for i, s in enumerate(old_s) if s is not None}
-    shared_new = [i for i, s in enumerate(new_s) if s is not None and s in old_index]
-    shared_old = [old_index[new_s[i]] for i in shared_new]
+    shared_new, shared_old = shared_tokens(old_tok, new_tok, id_map, new_s, old_s)
     specials = special_correspondence(old_tok, new_tok)
     rows: list[list[int]] = [[] for _ in new_s]
-    todo = [i for i, s in enumerate(new_s) if s is not None and s not in old_index and s != b""]
+    is_shared = set(shared_new)
+    todo = [i for i, s in enumerate(new_s) if s is not None and i not in is_shared and s != b""]
     for i, ids in zip(todo, spell(old_tok, [new_s[i] for i in todo])):
         rows[i] = ids
     for n, o in zip(shared_new, shared_old):
@@ -170,13 +188,21 @@ def summary(ov: dict) -> dict:
     return {k: v for k, v in ov.items() if k not in ("shared", "offsets", "subtokens", "specials")}
 
 
+def load_id_map(tokenizer_dir) -> np.ndarray | None:
+    """The old->new id map an Extended/Optimized tokenizer directory carries (None otherwise)."""
+    from pathlib import Path
+
+    path = Path(tokenizer_dir) / "id_map.json"
+    if not path.exists():
+        return None
+    return np.asarray(json.loads(path.read_text())["old_to_new"], dtype=np.int64)
 
 
 def write_overlap(source_dir, tokenizer_dir, out_json) -> dict:
     from .common import write_json
     from .models import load_tokenizer
 
-    ov = compute_overlap(load_tokenizer(source_dir), load_tokenizer(tokenizer_dir))
+    ov = compute_overlap(load_tokenizer(source_dir), load_tokenizer(tokenizer_dir), load_id_map(tokenizer_dir))
     write_json(out_json, ov)
     log.info("overlap: %s", {k: v for k, v in summary(ov).items() if k != "examples"})
     return ov

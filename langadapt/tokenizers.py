@@ -152,25 +152,100 @@ def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: 
     return target_docs + source_docs[: int(np.searchsorted(sizes, budget, side="right"))]
 
 
-def build_tokenizer(target_train, source_train, heldout: dict[str, str], out_dir, *, kind: str, size: int,
+SENTENCEPIECE_KINDS = ("bpe", "unigram")
+MERGED_KINDS = ("extended", "optimized")
+
+
+def check_variant(name: str, variant: dict, source_tok=None) -> None:
+    """Refuse a variant that cannot be built, naming it and the key, before any training."""
+    kind = variant.get("kind")
+    if kind not in SENTENCEPIECE_KINDS + MERGED_KINDS:
+        raise LangadaptError(f"tokenizer variant '{name}': key 'kind' is '{kind}'; choose from "
+                             f"{', '.join(SENTENCEPIECE_KINDS + MERGED_KINDS)}")
+    size_key = "size" if kind in SENTENCEPIECE_KINDS else "donor_size"
+    if not isinstance(variant.get(size_key), int) or variant[size_key] < 1:
+        raise LangadaptError(f"tokenizer variant '{name}': key '{size_key}' must be a positive integer, "
+                             f"got {variant.get(size_key)}")
+    keep = variant.get("keep", 1.0)
+    if kind == "optimized" and not 0 < keep <= 1:
+        raise LangadaptError(f"tokenizer variant '{name}': key 'keep' must be in (0, 1], got {keep}")
+    if kind in MERGED_KINDS and source_tok is not None:
+        from .vocabulary import bpe_backend
+
+        bpe_backend(source_tok, name)
+        if kind == "extended" and variant.get("size") is not None and variant["size"] < len(source_tok):
+            raise LangadaptError(f"tokenizer variant '{name}': key 'size' ({variant['size']}) is below the source "
+                                 f"vocabulary ({len(source_tok)}); Extended keeps every source token")
+
+
+def vocabulary_stats(source_tok, tok, id_map=None) -> dict:
+    """Vocabulary size, tokens shared with the source vocabulary, and the share that is new."""
+    from .overlap import shared_tokens, special_ids
+
+    shared, _ = shared_tokens(source_tok, tok, id_map)
+    n_special = len(special_ids(tok))
+    n_new = len(tok) - len(shared) - n_special
+    return {"size": len(tok), "shared_with_source": len(shared), "special": n_special, "new": n_new,
+            "share_new": n_new / max(len(tok), 1), "share_of_source_kept": len(shared) / max(len(source_tok), 1)}
+
+
+def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_tokenizer, out_dir, *, variant: dict,
                     source_share: float, byte_fallback: bool, character_coverage: float, input_sentence_size: int,
                     threads: int, name: str = "") -> dict:
-    """Train a variant, export it as a HF tokenizer directory, and measure it on held-out text."""
+    """Train a vocabulary variant, write it as a HF tokenizer directory, and measure it.
+
+    bpe/unigram: a SentencePiece model of `size` exported as is (spm.model kept beside it).
+    extended/optimized: a donor SentencePiece BPE of `donor_size` merged into the source
+    tokenizer (donor.model and the old->new id_map.json kept beside it).
+    """
     import shutil
+    import time
 
     from .common import atomic_dir, read_lines, write_json, write_lines
+    from .models import load_tokenizer
 
-    if size < 1:
-        raise LangadaptError(f"tokenizer variant '{name}': key 'size' must be positive, got {size}")
+    source_tok = load_tokenizer(source_tokenizer)
+    check_variant(name, variant, source_tok)
+    kind = variant["kind"]
+    merged = kind in MERGED_KINDS
+    size = variant["donor_size"] if merged else variant["size"]
+    target_docs = read_lines(target_train)
     with atomic_dir(out_dir) as tmp:
-        write_lines(tmp / "train.txt", tokenizer_mix(read_lines(target_train), read_lines(source_train), source_share))
-        model = train_sentencepiece(tmp / "train.txt", tmp / "spm", kind, size, threads=threads, byte_fallback=byte_fallback,
-                                    character_coverage=character_coverage, input_sentence_size=input_sentence_size)
-        shutil.move(model, tmp / "spm.model")
+        mix = tokenizer_mix(target_docs, read_lines(source_train), source_share)
+        write_lines(tmp / "train.txt", mix)
+        train_bytes = (tmp / "train.txt").stat().st_size
+        t0 = time.perf_counter()
+        try:
+            model = train_sentencepiece(tmp / "train.txt", tmp / "spm", "bpe" if merged else kind, size,
+                                        threads=threads, byte_fallback=byte_fallback,
+                                        character_coverage=character_coverage, input_sentence_size=input_sentence_size)
+        except LangadaptError as e:
+            raise LangadaptError(f"tokenizer variant '{name}': key '{'donor_size' if merged else 'size'}': {e}") from None
+        info = {}
+        if merged:
+            from .vocabulary import merged_tokenizer
+
+            shutil.move(model, tmp / "donor.model")
+            hf, id_map, info = merged_tokenizer(source_tok, tmp / "donor.model", kind=kind, name=name,
+                                                keep=variant.get("keep", 1.0), size=variant.get("size"),
+                                                target_docs=target_docs)
+            hf.save_pretrained(tmp)
+            write_json(tmp / "id_map.json", {"source_size": len(source_tok), "old_to_new": id_map.tolist()})
+        else:
+            id_map = None
+            shutil.move(model, tmp / "spm.model")
+            hf = sentencepiece_to_hf(tmp / "spm.model", tmp)
+        seconds = time.perf_counter() - t0
         (tmp / "spm.vocab").unlink(missing_ok=True)
         (tmp / "train.txt").unlink()
-        hf = sentencepiece_to_hf(tmp / "spm.model", tmp)
-        stats = {"variant": name, "kind": kind, "size": len(hf),
-                 "heldout": {lang: tokenization_metrics(hf, read_lines(p)) for lang, p in sorted(heldout.items())}}
+        held = {lang: read_lines(p) for lang, p in sorted(heldout.items())}
+        stats = {
+            "variant": name, **variant, "size": len(hf),
+            "vocabulary": vocabulary_stats(source_tok, hf, id_map),
+            "heldout": {lang: tokenization_metrics(hf, docs) for lang, docs in held.items()},
+            "source_heldout": {lang: tokenization_metrics(source_tok, docs) for lang, docs in held.items()},
+            "training": {"bytes": train_bytes, "seconds": seconds, "mb_per_s": train_bytes / 1e6 / max(seconds, 1e-9),
+                         **info},
+        }
         write_json(tmp / "stats.json", stats)
     return stats

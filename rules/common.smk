@@ -19,6 +19,12 @@ PROPS = config["lep"]["methods"]
 GPU = config["resources"]["gpu_rules"]
 LIGHT = config["resources"]["light_rules"]
 TRAIN_THREADS = config["threads"]["train"]
+# the source model's tokenizer: its own early rule when bootstrapped, else the fetched base model
+SOURCE_TOKENIZER = (
+    f"{R}/models/source/tokenizer"
+    if config["models"]["kind"] == "bootstrap"
+    else f"{R}/models/source/base"
+)
 
 
 def alternatives(names):

@@ -1,6 +1,6 @@
 rule overlap:
     input:
-        source=f"{R}/models/source/base",
+        source=SOURCE_TOKENIZER,
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         lib=lib("overlap", "models"),
     output:

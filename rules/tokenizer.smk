@@ -3,7 +3,8 @@ rule tokenizer:
         target=f"{R}/corpus/{TARGET}/train.txt",
         source=f"{R}/corpus/{SOURCE}/train.txt",
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
-        lib=lib("tokenizers"),
+        source_tokenizer=SOURCE_TOKENIZER,
+        lib=lib("tokenizers", "vocabulary", "overlap", "models"),
     output:
         directory(f"{R}/tokenizers/{{vocab}}"),
     log:
