@@ -1,4 +1,5 @@
-"""Report: one summary table over every evaluated model, markdown, and the CPT loss plot."""
+"""Report: the summary table over every evaluated model, the tokenizer table (LEP Table 2),
+markdown, and the figures (CPT loss, tokenizer efficiency)."""
 
 from __future__ import annotations
 
@@ -62,10 +63,81 @@ def plot_losses(curves: dict[str, str], out_png, title: str = "Continued pretrai
     plt.close(fig)
 
 
-def write_report(evals: dict[str, str], curves: dict[str, str], out_csv, out_md, out_png, title: str) -> pd.DataFrame:
+# LEP Table 2, symbols per token on Russian text (METHODS.md §1)
+PAPER_CHARS_PER_TOKEN_RU = {
+    "llama3": {"source": 2.89, "bpe": 4.40, "unigram": 4.35, "extended": 3.78, "optimized": 3.40},
+    "mistral": {"source": 2.44, "bpe": 3.76, "unigram": 3.78, "extended": 3.77},
+}
+
+
+def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
+    """One row for the source tokenizer and one per variant (stats.json of each tokenizer dir):
+    characters per token and fertility on held-out text per language, vocabulary make-up."""
+    rows = []
+    for name, path in stats.items():
+        st = json.loads(Path(path).read_text())
+        voc = st["vocabulary"]
+        if not rows:
+            src = {"tokenizer": "source", "kind": "source", "vocab_size": voc["source_size"], "share_new": 0.0,
+                   "shared_with_source": voc["source_size"]}
+            for lang, m in st["source_heldout"].items():
+                src |= {f"chars_per_token_{lang}": m["chars_per_token"], f"tokens_per_word_{lang}": m["tokens_per_word"],
+                        f"roundtrip_{lang}": m["roundtrip"]}
+            rows.append(src)
+        row = {"tokenizer": name, "kind": st["kind"], "vocab_size": voc["size"], "share_new": voc["share_new"],
+               "shared_with_source": voc["shared_with_source"]}
+        for lang, m in st["heldout"].items():
+            row |= {f"chars_per_token_{lang}": m["chars_per_token"], f"tokens_per_word_{lang}": m["tokens_per_word"],
+                    f"roundtrip_{lang}": m["roundtrip"]}
+        row["train_mb_per_s"] = st["training"]["mb_per_s"]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for model, ref in PAPER_CHARS_PER_TOKEN_RU.items():
+        df[f"paper_{model}_ru"] = df["kind"].map(ref)
+    return df
+
+
+def plot_tokenizers(df: pd.DataFrame, out_png, langs: list[str]) -> None:
+    """Characters per token on held-out text: source vs each variant, one bar per language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x = np.arange(len(df))
+    width = 0.8 / max(len(langs), 1)
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(df) + 2), 4), dpi=120)
+    for k, lang in enumerate(langs):
+        vals = df[f"chars_per_token_{lang}"].to_numpy()
+        bars = ax.bar(x + (k - (len(langs) - 1) / 2) * width, vals, width, label=lang)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(x, [f"{t}\n({n})" for t, n in zip(df["tokenizer"], df["vocab_size"])], fontsize=8)
+    ax.set_ylabel("characters per token (held-out)")
+    ax.set_title("Tokenization efficiency (LEP Table 2, symbols per token)")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
+def write_report(evals: dict[str, str], curves: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
+                 title: str, langs: list[str]) -> pd.DataFrame:
+    """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png."""
     df = summary_table(evals)
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out_csv, index=False)
-    Path(out_md).write_text(to_markdown(df, title) + "\n![CPT loss](figures/cpt_loss.png)\n")
-    plot_losses(curves, out_png)
+    tok = tokenizer_table(tokenizer_stats)
+    Path(out["csv"]).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out["csv"], index=False)
+    tok.to_csv(out["tokenizers_csv"], index=False)
+    plot_losses(curves, out["loss"])
+    plot_tokenizers(tok, out["tokenizers_png"], langs)
+    rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
+    Path(out["md"]).write_text(
+        to_markdown(df, title)
+        + f"\n![CPT loss]({rel(out['loss'])})\n\n"
+        + to_markdown(tok, "Tokenizers: held-out characters per token, fertility, vocabulary").replace("# ", "## ", 1)
+        + f"\n![Tokenizer efficiency]({rel(out['tokenizers_png'])})\n"
+    )
     return df

@@ -185,7 +185,7 @@ def vocabulary_stats(source_tok, tok, id_map=None) -> dict:
     shared, _ = shared_tokens(source_tok, tok, id_map)
     n_special = len(special_ids(tok))
     n_new = len(tok) - len(shared) - n_special
-    return {"size": len(tok), "shared_with_source": len(shared), "special": n_special, "new": n_new,
+    return {"size": len(tok), "source_size": len(source_tok), "shared_with_source": len(shared), "special": n_special, "new": n_new,
             "share_new": n_new / max(len(tok), 1), "share_of_source_kept": len(shared) / max(len(source_tok), 1)}
 
 

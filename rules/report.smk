@@ -2,11 +2,14 @@ rule report:
     input:
         evals=expand(f"{R}/eval/{{model}}.json", model=model_keys()),
         cpt=expand(f"{R}/cpt/{{vocab}}/{{init}}", vocab=VOCABS, init=INITS),
+        tokenizers=expand(f"{R}/tokenizers/{{vocab}}", vocab=VOCABS),
         lib=lib("report"),
     output:
         csv=f"{R}/report/summary.csv",
         md=f"{R}/report/summary.md",
         loss=f"{R}/report/figures/cpt_loss.png",
+        tokenizers_csv=f"{R}/report/tokenizers.csv",
+        tokenizers_png=f"{R}/report/figures/tokenizer_efficiency.png",
     log:
         f"{R}/logs/report.log",
     benchmark:
@@ -20,6 +23,8 @@ rule report:
     params:
         models=model_keys(),
         curves=[f"{v}/{i}" for v in VOCABS for i in INITS],
+        vocabs=VOCABS,
+        langs=LANGS,
         title=f"langadapt — {config['experiment']}",
     script:
         "../scripts/report.py"

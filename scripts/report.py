@@ -6,8 +6,8 @@ with stage(snakemake.log[0]):
     write_report(
         dict(zip(p.models, snakemake.input.evals)),
         {c: f"{d}/loss.csv" for c, d in zip(p.curves, snakemake.input.cpt)},
-        snakemake.output.csv,
-        snakemake.output.md,
-        snakemake.output.loss,
+        {v: f"{d}/stats.json" for v, d in zip(p.vocabs, snakemake.input.tokenizers)},
+        dict(snakemake.output.items()),
         p.title,
+        p.langs,
     )

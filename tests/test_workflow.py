@@ -89,13 +89,15 @@ def test_smoke_models_load(smoke):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _, res = smoke
-    for d in ["models/source/base", "models/source/instruct", "init/bpe/mean", "cpt/bpe/mean", "lep/bpe/mean/swap"]:
+    for d in ["models/source/base", "models/source/instruct", "init/bpe/mean", "cpt/bpe/mean", "lep/bpe/mean/swap",
+              "init/extended/mean", "lep/extended/mean/swap"]:
         model = AutoModelForCausalLM.from_pretrained(res / d)
         tok = AutoTokenizer.from_pretrained(res / d)
         assert model.get_input_embeddings().weight.shape[0] == len(tok), d
         assert any((res / d).glob("*.safetensors")) and not any((res / d).glob("*.bin"))
-    lep_tok = AutoTokenizer.from_pretrained(res / "lep/bpe/mean/swap")
-    assert lep_tok.chat_template and "<|eot_id|>" in lep_tok.get_vocab()
+    for v in ("bpe", "extended"):
+        lep_tok = AutoTokenizer.from_pretrained(res / f"lep/{v}/mean/swap")
+        assert lep_tok.chat_template and lep_tok.eos_token == "<|eot_id|>", v
 
 
 def test_smoke_cpt_inner_layers_bit_identical(smoke):
@@ -117,8 +119,8 @@ def test_smoke_cpt_inner_layers_bit_identical(smoke):
 def test_smoke_report(smoke):
     _, res = smoke
     df = pd.read_csv(res / "report/summary.csv")
-    assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/mean", "cpt/bpe/mean",
-                                 "lep/bpe/mean/swap"]
+    assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/mean", "init/extended/mean",
+                                 "cpt/bpe/mean", "cpt/extended/mean", "lep/bpe/mean/swap", "lep/extended/mean/swap"]
     assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
     cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
     assert cpt_ru["cpt/bpe/mean"] > cpt_ru["source/base"]
@@ -127,6 +129,19 @@ def test_smoke_report(smoke):
     assert (res / "report/figures/cpt_loss.png").stat().st_size > 5000
     stats = json.loads((res / "corpus/stats.json").read_text())
     assert stats["sources"]["ru_fortunes"]["documents"] > 1000
+
+
+def test_smoke_tokenizer_table(smoke):
+    _, res = smoke
+    tok = pd.read_csv(res / "report/tokenizers.csv").set_index("tokenizer")
+    assert list(tok.index) == ["source", "bpe", "extended"]
+    assert tok.loc["extended", "vocab_size"] > tok.loc["source", "vocab_size"]
+    for v in ("bpe", "extended"):
+        assert tok.loc[v, "chars_per_token_ru"] > tok.loc["source", "chars_per_token_ru"]
+    assert (tok[["roundtrip_ru", "roundtrip_en"]].loc[["source", "extended"]] == 1.0).all().all()
+    assert (res / "report/figures/tokenizer_efficiency.png").stat().st_size > 5000
+    id_map = json.loads((res / "tokenizers/extended/id_map.json").read_text())
+    assert id_map["old_to_new"] == list(range(id_map["source_size"]))
 
 
 def test_smoke_second_run_does_nothing(smoke):
@@ -140,9 +155,9 @@ def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
     tmp, res = smoke
     before = benchmark_times(res)
     run_snakemake(smoke_config(tmp, pretrain={"lr": 0.004}))
-    assert jobs_run(res, before) == {
-        "pretrain/bpe/mean", "lep/bpe/mean/swap", "evaluate/cpt/bpe/mean", "evaluate/lep/bpe/mean/swap", "report",
-    }
+    assert jobs_run(res, before) == {f"{stage}/{v}/mean{p}" for v in ("bpe", "extended") for stage, p in
+                                     [("pretrain", ""), ("evaluate/cpt", ""), ("lep", "/swap"),
+                                      ("evaluate/lep", "/swap")]} | {"report"}
 
 
 def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
@@ -162,4 +177,4 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["fetch_model"] == 2 and counts["corpus_source"] == 2
     assert "bootstrap_base" not in counts and "corpus_deb" not in counts
-    assert counts["evaluate"] == 5 and counts["report"] == 1
+    assert counts["evaluate"] == 8 and counts["report"] == 1 and counts["tokenizer"] == 2
