@@ -1,6 +1,6 @@
 # make run   : create .venv if missing, install everything, run the default experiment
 # make test  : same set-up, run the test suite
-# make dryrun, make lint, make fmt, make clean
+# make bench (benchmark scripts: print numbers), make dryrun, make lint, make fmt, make clean
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # The CPU wheel of torch that this machine keeps on disk; elsewhere an ordinary torch.
 TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: install run test dryrun lint fmt clean
+.PHONY: install run test bench dryrun lint fmt clean
 
 install: $(STAMP)
 
@@ -30,13 +30,16 @@ run: install
 test: install
 	$(PY) -m pytest -q tests
 
+bench: install
+	$(PY) benchmarks/tokenizer_throughput.py
+
 dryrun: install
 	$(SMK) -n --quiet rules
 
 lint: install
 	$(SMK) --lint
 	$(VENV)/bin/snakefmt --check .
-	$(VENV)/bin/ruff check --select F --ignore F821 langadapt scripts tests
+	$(VENV)/bin/ruff check --select F --ignore F821 langadapt scripts tests benchmarks
 
 fmt: install
 	$(VENV)/bin/snakefmt .
