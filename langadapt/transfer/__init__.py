@@ -1,7 +1,9 @@
 """Embedding transfer: rows for a new vocabulary, one module per method, one signature.
 
-Every method is `init(old_in, old_out, overlap, **params) -> (new_in, new_out)`; tokens
-shared by both vocabularies (and special tokens matched by role) are copied bit for bit.
+Every method is `init(old_in, old_out, overlap, aux=None, **params) -> (new_in, new_out)`;
+`aux` holds what a method needs beyond the source rows (PLM rows for let/salt, auxiliary
+token vectors for focus/wechsel). Tokens shared by both vocabularies (and special tokens
+matched by role) are then copied bit for bit, whatever the method.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ..errors import LangadaptError
 
 log = logging.getLogger(__name__)
 
-METHODS = ("mean",)
+METHODS = ("random", "mean", "focus", "wechsel", "let", "salt")
 
 
 def get_method(name: str):

@@ -31,7 +31,7 @@ def mean_subtoken_init(old: torch.Tensor, offsets: np.ndarray, subtokens: np.nda
     return new.to(old.dtype)
 
 
-def init(old_in, old_out, overlap: dict, **_):
+def init(old_in, old_out, overlap: dict, aux=None, **_):
     """Common transfer signature: (input rows, output rows or None) for the new vocabulary."""
     args = (overlap["offsets"], overlap["subtokens"])
     return mean_subtoken_init(old_in, *args), None if old_out is None else mean_subtoken_init(old_out, *args)

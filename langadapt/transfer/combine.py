@@ -1,0 +1,50 @@
+"""Shared machinery of the similarity-weighted methods (FOCUS, WECHSEL): batched cosine
+similarities in an auxiliary space, sparse or top-k weights, weighted sums of source rows."""
+
+from __future__ import annotations
+
+import torch
+
+
+def cosine_topk(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 2048):
+    """(values, indices) of the k most cosine-similar keys per query row, in batches."""
+    qn = torch.nn.functional.normalize(query.float(), dim=1)
+    kn = torch.nn.functional.normalize(keys.float(), dim=1)
+    k = min(k, keys.shape[0])
+    vals, idx = zip(*((qn[i:i + batch] @ kn.T).topk(k, dim=1) for i in range(0, len(qn), batch)))
+    return torch.cat(vals), torch.cat(idx)
+
+
+def sparsemax_sorted(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sparsemax of rows whose values are sorted descending: (probabilities, support size)."""
+    z = z.to(torch.float64)
+    ks = torch.arange(1, z.shape[1] + 1, dtype=z.dtype)
+    csum = z.cumsum(1)
+    support = (1 + ks * z > csum).sum(1)
+    tau = (csum.gather(1, (support - 1)[:, None]).squeeze(1) - 1) / support
+    return (z - tau[:, None]).clamp_min(0), support
+
+
+def sparsemax_topk(query: torch.Tensor, keys: torch.Tensor, k: int = 64, batch: int = 2048):
+    """Sparsemax over cosine similarities to all keys, computed from the top k only.
+
+    Exact: sparsemax's support is a prefix of the sorted similarities, and where it fills
+    all k the row is recomputed with 4k (up to every key). Returns (weights, indices)."""
+    vals, idx = cosine_topk(query, keys, k, batch)
+    w, support = sparsemax_sorted(vals)
+    full = support >= vals.shape[1]
+    if full.any() and vals.shape[1] < keys.shape[0]:
+        w2, i2 = sparsemax_topk(query[full], keys, 4 * k, batch)
+        w = torch.cat([w, w.new_zeros((len(w), w2.shape[1] - w.shape[1]))], 1)
+        idx = torch.cat([idx, idx.new_zeros((len(idx), i2.shape[1] - idx.shape[1]))], 1)
+        w[full], idx[full] = w2, i2
+    return w, idx
+
+
+def weighted_rows(weights: torch.Tensor, idx: torch.Tensor, rows: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """out[b] = Σ_j weights[b, j] · rows[idx[b, j]], in float64, batched."""
+    out = torch.empty((len(idx), rows.shape[1]), dtype=torch.float64)
+    r = rows.detach().to(torch.float64)
+    for i in range(0, len(idx), batch):
+        out[i:i + batch] = torch.einsum("bk,bkd->bd", weights[i:i + batch].to(torch.float64), r[idx[i:i + batch]])
+    return out

@@ -1,0 +1,37 @@
+"""FOCUS (Dobler & de Melo, 2023): each new token is a sparsemax-weighted combination of the
+shared tokens' source rows, weights from cosine similarity in an auxiliary static embedding
+space (fastText trained on target text tokenized with the new tokenizer; `aux["focus"]`)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import LangadaptError
+from .combine import sparsemax_topk, weighted_rows
+from .random import sample_like
+
+
+def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):
+    """Common transfer signature. Tokens without an auxiliary vector (unseen by fastText) are
+    drawn from the source rows' per-dimension normal, as the reference does."""
+    if not aux or "focus" not in aux:
+        raise LangadaptError("focus needs auxiliary token vectors (the focus_vectors rule)")
+    vec = torch.as_tensor(aux["focus"], dtype=torch.float32)
+    pairs = torch.as_tensor(overlap["shared"], dtype=torch.int64).reshape(-1, 2)
+    if len(pairs) == 0:
+        raise LangadaptError("focus: the vocabularies share no tokens to combine")
+    new_ids, old_ids = pairs[:, 0], pairs[:, 1]
+    has_vec = vec.abs().sum(1) > 0
+    keys = new_ids[has_vec[new_ids]]
+    key_old = old_ids[has_vec[new_ids]]
+    query = torch.arange(vec.shape[0])[has_vec]
+    w, idx = sparsemax_topk(vec[query], vec[keys], k)
+    out = []
+    for j, old in enumerate((old_in, old_out)):
+        if old is None:
+            out.append(None)
+            continue
+        rows = sample_like(old, vec.shape[0], "normal_diag", seed + j).to(torch.float64)
+        rows[query] = weighted_rows(w, idx, old[key_old])
+        out.append(rows.to(old.dtype))
+    return tuple(out)
