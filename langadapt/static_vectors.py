@@ -1,0 +1,136 @@
+"""Static (fastText) vectors that FOCUS and WECHSEL use as their auxiliary spaces.
+
+- FOCUS: fastText trained on target-language text tokenized with the new tokenizer, one
+  vector per new token (zero for tokens seen fewer than `min_count` times).
+- WECHSEL: word-level fastText for each language, aligned with a bilingual dictionary by
+  orthogonal Procrustes; every token of the source and of the new vocabulary gets the
+  aligned vector of its surface string (fastText composes unseen strings from n-grams).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w+(?:[-']\w+)*")
+_CYRILLIC_WORD = re.compile(r"^[а-яё]+(?:-[а-яё]+)?$")
+_SENSE = re.compile(r"^\s*(?:\d+[.)]\s*|[а-я]\)\s*)*(.*)$")
+
+
+def _fasttext(sentences: list[list[str]], dim: int, epochs: int, min_count: int, threads: int, seed: int):
+    from gensim.models import FastText
+
+    if not sentences:
+        raise LangadaptError("fastText: no training text")
+    model = FastText(vector_size=dim, window=5, min_count=min_count, workers=max(1, threads), seed=seed,
+                     min_n=3, max_n=6, sg=1)
+    model.build_vocab(corpus_iterable=sentences)
+    model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=epochs)
+    return model
+
+
+def focus_vectors(tokenizer, docs: list[str], *, dim: int = 100, epochs: int = 3, min_count: int = 10,
+                  threads: int = 1, seed: int = 0) -> np.ndarray:
+    """|V| × dim token vectors from fastText on the tokenized corpus (FOCUS's auxiliary space)."""
+    encs = tokenizer.backend_tokenizer.encode_batch(docs, add_special_tokens=False)
+    sentences = [e.tokens for e in encs if e.tokens]
+    model = _fasttext(sentences, dim, epochs, min_count, threads, seed)
+    out = np.zeros((len(tokenizer), dim), dtype=np.float32)
+    vocab = tokenizer.get_vocab()
+    present = [(vocab[t], i) for t, i in model.wv.key_to_index.items() if t in vocab]
+    if present:
+        ids, rows = map(np.asarray, zip(*present))
+        out[ids] = model.wv.vectors[rows]
+    log.info("focus vectors: %d of %d tokens seen at least %d times", len(present), len(tokenizer), min_count)
+    return out
+
+
+def words(docs: list[str]) -> list[list[str]]:
+    return [_WORD.findall(d.lower()) for d in docs]
+
+
+def read_mueller(dict_dz) -> list[tuple[str, str]]:
+    """(english, russian) word pairs from the Mueller English–Russian dictionary (dictd format):
+    single-word headwords, and the first single-word translation of each numbered sense."""
+    text = gzip.open(dict_dz, "rt", encoding="utf-8", errors="replace").read()
+    pairs = []
+    for entry in re.split(r"\n(?=\S)", text):
+        head, _, body = entry.partition("\n")
+        head = head.strip().lower()
+        if not re.fullmatch(r"[a-z]+", head):
+            continue
+        seen = set()
+        for line in body.splitlines():
+            sense = _SENSE.match(line).group(1)
+            if sense.startswith(("[", "_")) and " " in sense:
+                sense = sense.split(" ", 1)[1] if sense.startswith("_") else sense
+            first = re.split(r"[;,(]", sense, maxsplit=1)[0].strip().lower()
+            if _CYRILLIC_WORD.match(first) and first not in seen:
+                seen.add(first)
+                pairs.append((head, first))
+            if len(seen) >= 3:
+                break
+    return pairs
+
+
+def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Orthogonal W minimising ||X·W - Y|| (rows paired), from the SVD of XᵀY."""
+    u, _, vt = np.linalg.svd(X.T.astype(np.float64) @ Y.astype(np.float64))
+    return u @ vt
+
+
+def _normalize(m: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(n == 0, 1, n)
+
+
+def token_strings(tokenizer) -> list[str | None]:
+    """Each token's text without its word-boundary marker (None for special tokens)."""
+    from .overlap import surfaces
+
+    return [None if s is None else s.decode("utf-8", errors="ignore").strip().lower() or None
+            for s in surfaces(tokenizer)]
+
+
+def wechsel_vectors(source_tok, new_tok, source_docs: list[str], target_docs: list[str], pairs, *, dim: int = 100,
+                    epochs: int = 5, min_count: int = 3, threads: int = 1, seed: int = 0) -> dict:
+    """Aligned vectors for every source token and every new token, and alignment diagnostics."""
+    src_model = _fasttext(words(source_docs), dim, epochs, min_count, threads, seed)
+    tgt_model = _fasttext(words(target_docs), dim, epochs, min_count, threads, seed)
+    usable = [(e, r) for e, r in pairs if e in src_model.wv.key_to_index and r in tgt_model.wv.key_to_index]
+    if len(usable) < dim:
+        raise LangadaptError(f"wechsel: only {len(usable)} dictionary pairs occur in both corpora "
+                             f"(need at least dim={dim}) to align the embeddings")
+    X = _normalize(np.stack([src_model.wv[e] for e, _ in usable]))
+    Y = _normalize(np.stack([tgt_model.wv[r] for _, r in usable]))
+    W = procrustes(Y, X)  # target space -> source space
+    hits = ((_normalize(Y @ W) @ X.T).argmax(1) == np.arange(len(usable))).mean()
+
+    def embed(tok, model, rotate):
+        strs = token_strings(tok)
+        out = np.zeros((len(strs), dim), dtype=np.float32)
+        idx = [i for i, s in enumerate(strs) if s]
+        if idx:
+            vecs = _normalize(np.stack([model.wv[strs[i]] for i in idx]))
+            out[idx] = vecs @ W if rotate else vecs
+        return out
+
+    log.info("wechsel: %d dictionary pairs in both corpora, alignment precision@1 %.3f", len(usable), hits)
+    return {"source": embed(source_tok, src_model, False), "target": embed(new_tok, tgt_model, True),
+            "pairs_used": len(usable), "alignment_p_at_1": float(hits)}
+
+
+def load_aux(path) -> dict:
+    """An .npz of auxiliary arrays as a dict."""
+    if not Path(path).exists():
+        raise LangadaptError(f"auxiliary vectors {path} are missing")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}

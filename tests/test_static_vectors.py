@@ -1,0 +1,43 @@
+import gzip
+
+import numpy as np
+
+from langadapt.static_vectors import focus_vectors, procrustes, read_mueller
+
+MUELLER = """00databaseinfo
+   header line
+window
+   [wɪndɜʊ] _n.
+   1) окно
+   2) _attr. оконный; to have all one's goods in the window
+table
+   [tɛɪbl]
+   1. _n.
+      1) стол; to be at table быть за столом
+      2) пища, стол; еда
+look-out
+   1) наблюдение
+"""
+
+
+def test_mueller_pairs(tmp_path):
+    path = tmp_path / "m.dict.dz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(MUELLER)
+    assert read_mueller(path) == [("window", "окно"), ("window", "оконный"), ("table", "стол"), ("table", "пища")]
+
+
+def test_procrustes_recovers_a_planted_rotation():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    X = rng.normal(size=(200, 16))
+    np.testing.assert_allclose(procrustes(X, X @ q), q, atol=1e-10)
+
+
+def test_focus_vectors_cover_frequent_tokens(spm_tok, ru_docs):
+    vec = focus_vectors(spm_tok, ru_docs, dim=16, epochs=2, min_count=5, threads=1)
+    assert vec.shape == (len(spm_tok), 16)
+    counts = np.bincount(np.concatenate([spm_tok.encode(d, add_special_tokens=False) for d in ru_docs]),
+                         minlength=len(spm_tok))
+    seen = np.abs(vec).sum(1) > 0
+    assert np.array_equal(seen, counts >= 5)
