@@ -134,3 +134,45 @@ def load_aux(path) -> dict:
         raise LangadaptError(f"auxiliary vectors {path} are missing")
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
+
+
+def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epochs: int, min_count: int,
+                        threads: int, seed: int) -> dict:
+    """aux/focus/{vocab}.npz: FOCUS's auxiliary vector for every token of the new vocabulary."""
+    from .common import read_lines, write_json
+    from .models import load_tokenizer
+
+    vec = focus_vectors(load_tokenizer(tokenizer_dir), read_lines(target_train), dim=dim, epochs=epochs,
+                        min_count=min_count, threads=threads, seed=seed)
+    stats = {"tokens": len(vec), "with_vector": int((np.abs(vec).sum(1) > 0).sum()), "dim": dim}
+    _save_npz(out_npz, focus=vec)
+    write_json(Path(out_npz).with_suffix(".json"), stats)
+    return stats
+
+
+def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_train, target_train, dict_dz, out_npz, *,
+                          dim: int, epochs: int, min_count: int, threads: int, seed: int) -> dict:
+    """aux/wechsel/{vocab}.npz: aligned vectors for every source token and every new token."""
+    from .common import read_lines, write_json
+    from .models import load_tokenizer
+
+    pairs = read_mueller(dict_dz)
+    out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir), read_lines(source_train),
+                          read_lines(target_train), pairs, dim=dim, epochs=epochs, min_count=min_count,
+                          threads=threads, seed=seed)
+    _save_npz(out_npz, source=out["source"], target=out["target"])
+    stats = {"dictionary_pairs": len(pairs), "pairs_used": out["pairs_used"],
+             "alignment_p_at_1": out["alignment_p_at_1"], "dim": dim}
+    write_json(Path(out_npz).with_suffix(".json"), stats)
+    return stats
+
+
+def _save_npz(path, **arrays) -> None:
+    """Write atomically: a crash never leaves a half-written .npz behind."""
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
