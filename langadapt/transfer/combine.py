@@ -48,3 +48,19 @@ def weighted_rows(weights: torch.Tensor, idx: torch.Tensor, rows: torch.Tensor, 
     for i in range(0, len(idx), batch):
         out[i:i + batch] = torch.einsum("bk,bkd->bd", weights[i:i + batch].to(torch.float64), r[idx[i:i + batch]])
     return out
+
+
+def mix_rows(old_in, old_out, n: int, query, weights, idx, key_rows, seed: int):
+    """For each matrix: rows `query` = weighted sums of old rows `key_rows[idx]`; the other
+    rows (tokens without an auxiliary vector) drawn from the old rows' per-dimension normal."""
+    from .random import sample_like
+
+    out = []
+    for j, old in enumerate((old_in, old_out)):
+        if old is None:
+            out.append(None)
+            continue
+        rows = sample_like(old, n, "normal_diag", seed + j).to(torch.float64)
+        rows[query] = weighted_rows(weights, idx, old[key_rows])
+        out.append(rows.to(old.dtype))
+    return tuple(out)

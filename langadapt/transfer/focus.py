@@ -7,8 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
-from .combine import sparsemax_topk, weighted_rows
-from .random import sample_like
+from .combine import mix_rows, sparsemax_topk
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):
@@ -26,12 +25,4 @@ def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):
     key_old = old_ids[has_vec[new_ids]]
     query = torch.arange(vec.shape[0])[has_vec]
     w, idx = sparsemax_topk(vec[query], vec[keys], k)
-    out = []
-    for j, old in enumerate((old_in, old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        rows = sample_like(old, vec.shape[0], "normal_diag", seed + j).to(torch.float64)
-        rows[query] = weighted_rows(w, idx, old[key_old])
-        out.append(rows.to(old.dtype))
-    return tuple(out)
+    return mix_rows(old_in, old_out, vec.shape[0], query, w, idx, key_old, seed)

@@ -38,15 +38,14 @@ def plm_rows(aux: dict | None, which: str) -> torch.Tensor:
     return aux["plm_out"] if which == "out" and aux.get("plm_out") is not None else aux["plm_in"]
 
 
+def per_matrix(old_in, old_out, aux, fn):
+    """(fn(PLM input rows, old input rows), fn(PLM output rows, old output rows) or None)."""
+    return tuple(None if old is None else fn(plm_rows(aux, which), old).to(old.dtype)
+                 for which, old in (("in", old_in), ("out", old_out)))
+
+
 def init(old_in, old_out, overlap, aux=None, ridge: float = 0.0, **_):
     """Common transfer signature: (input rows, output rows or None) for the PLM's vocabulary."""
     new_ids, old_ids = shared_rows(overlap)
-    out = []
-    for which, old in (("in", old_in), ("out", old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        P = plm_rows(aux, which)
-        W = fit_linear_map(P[new_ids], old[old_ids], ridge)
-        out.append((P.to(torch.float64) @ W).to(old.dtype))
-    return tuple(out)
+    return per_matrix(old_in, old_out, aux,
+                      lambda P, old: P.to(torch.float64) @ fit_linear_map(P[new_ids], old[old_ids], ridge))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .let import plm_rows, shared_rows
+from .let import per_matrix, plm_rows, shared_rows
 
 
 def neighbours(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 4096) -> torch.Tensor:
@@ -47,11 +47,5 @@ def init(old_in, old_out, overlap, aux=None, k: int = 64, ridge: float = 1e-6, *
     new_ids, old_ids = shared_rows(overlap)
     P_in = plm_rows(aux, "in")
     idx = neighbours(P_in, P_in[new_ids], k)
-    out = []
-    for which, old in (("in", old_in), ("out", old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        P = plm_rows(aux, which)
-        out.append(local_regression(P, P[new_ids], old[old_ids], idx, ridge).to(old.dtype))
-    return tuple(out)
+    return per_matrix(old_in, old_out, aux,
+                      lambda P, old: local_regression(P, P[new_ids], old[old_ids], idx, ridge))

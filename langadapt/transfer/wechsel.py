@@ -8,8 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
-from .combine import cosine_topk, weighted_rows
-from .random import sample_like
+from .combine import cosine_topk, mix_rows
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 10, temperature: float = 0.1, seed: int = 0, **_):
@@ -25,12 +24,4 @@ def init(old_in, old_out, overlap, aux=None, k: int = 10, temperature: float = 0
     query = torch.nonzero(tgt.abs().sum(1) > 0).squeeze(1)
     sims, idx = cosine_topk(tgt[query], src[src_ok], k)
     w = torch.softmax(sims.to(torch.float64) / temperature, dim=1)
-    out = []
-    for j, old in enumerate((old_in, old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        rows = sample_like(old, tgt.shape[0], "normal_diag", seed + j).to(torch.float64)
-        rows[query] = weighted_rows(w, idx, old[src_ok])
-        out.append(rows.to(old.dtype))
-    return tuple(out)
+    return mix_rows(old_in, old_out, tgt.shape[0], query, w, idx, src_ok, seed)
