@@ -132,19 +132,36 @@ def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_b
 def build_base_model(tokenizer_dir, en_train, ru_train, out_dir, *, arch: dict, train_cfg: dict, en_bytes: int,
                      ru_bytes: int, seed: int) -> None:
     """The stand-in for LLaMa-3-8B: a tiny Llama trained from scratch on the English-heavy mix."""
+    from .common import read_lines
+
+    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
+    _pretrain_from_scratch(tokenizer_dir, mix, out_dir, arch, train_cfg, seed, "models.bootstrap")
+
+
+def build_plm(tokenizer_dir, ru_train, out_dir, *, arch: dict, train_cfg: dict, seed: int) -> None:
+    """The stand-in for a Russian PLM (LET/SALT's donor): a tiny Llama of another width, trained
+    from scratch on Russian text only with a new vocabulary variant's tokenizer."""
+    from .common import read_lines
+
+    docs = read_lines(ru_train)
+    random.Random(seed).shuffle(docs)
+    _pretrain_from_scratch(tokenizer_dir, docs, out_dir, arch, train_cfg, seed, "transfer.plm")
+
+
+def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, train_cfg: dict, seed: int,
+                           key: str) -> None:
     import shutil
 
-    from .common import atomic_dir, read_lines
+    from .common import atomic_dir
     from .models import load_tokenizer, save_model
     from .train import BlockDataset, pack_blocks, train
 
     tok = load_tokenizer(tokenizer_dir)
-    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
-    blocks = pack_blocks(tok, mix, train_cfg["block_size"], train_cfg.get("max_tokens"))
+    blocks = pack_blocks(tok, docs, train_cfg["block_size"], train_cfg.get("max_tokens"))
     if len(blocks) == 0:
-        raise LangadaptError("models.bootstrap: the mix gives no full training block")
+        raise LangadaptError(f"{key}: the training text gives no full block of {train_cfg['block_size']} tokens")
     model = tiny_llama(tok, seed=seed, **arch)
-    log.info("base: %d params, %d blocks of %d tokens", model.num_parameters(), len(blocks), blocks.shape[1])
+    log.info("%s: %d params, %d blocks of %d tokens", key, model.num_parameters(), len(blocks), blocks.shape[1])
     with atomic_dir(out_dir) as tmp:
         train(model, BlockDataset(blocks), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
               tokens_per_example=blocks.shape[1], **_train_kwargs(train_cfg))

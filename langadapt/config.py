@@ -50,3 +50,35 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
         e = errors[0]
         raise LangadaptError(f"config key '{_key(e)}': {e.message}")
     return config
+
+
+PLM_METHODS = ("let", "salt")
+
+
+def transfer_plan(config: dict) -> dict[str, list[str]]:
+    """Initializations per vocabulary variant: `transfer.methods` everywhere, plus
+    `transfer.compare.methods` on its vocabulary. Checks what the schema cannot."""
+    t = config["transfer"]
+    vocabs = list(config["tokenizer"]["variants"])
+    plan = {v: list(t["methods"]) for v in vocabs}
+    if t["compare"]:
+        cv = t["compare"]["vocab"]
+        if cv not in plan:
+            raise LangadaptError(f"config key 'transfer.compare.vocab': '{cv}' is not a tokenizer variant "
+                                 f"({', '.join(vocabs)})")
+        plan[cv] += [m for m in t["compare"]["methods"] if m not in plan[cv]]
+    plm = t["plm"]
+    plm_vocab = plm["vocab"] or (t["compare"] or {}).get("vocab")
+    users = [v for v, ms in plan.items() if any(m in PLM_METHODS for m in ms)]
+    if users:
+        if plm_vocab not in plan:
+            raise LangadaptError("config key 'transfer.plm.vocab': let/salt need the PLM's vocabulary variant "
+                                 f"(one of {', '.join(vocabs)})")
+        other = [v for v in users if v != plm_vocab]
+        if other:
+            raise LangadaptError(f"config key 'transfer.methods': let/salt map from the PLM's vocabulary "
+                                 f"'{plm_vocab}' only, not '{other[0]}'; list them under transfer.compare")
+        if plm["kind"] == "hf" and not plm["hub_id"]:
+            raise LangadaptError("config key 'transfer.plm.hub_id': kind hf needs the PLM's hub id")
+    plm["vocab"] = plm_vocab
+    return plan

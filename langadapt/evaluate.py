@@ -50,6 +50,7 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    local = {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset(tasks)
     cfg = json.loads(Path(model_dir, "config.json").read_text())
     model_args = {
         "pretrained": str(model_dir),
@@ -62,7 +63,8 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
         model="hf",
         model_args=model_args,
         tasks=tasks,
-        task_manager=TaskManager(include_path=str(tasks_dir)),
+        # indexing lm-eval's thousands of built-in tasks takes ~8 s: only when one is asked for
+        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=not local),
         batch_size=batch_size,
         limit=limit,
         log_samples=False,

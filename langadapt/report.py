@@ -1,5 +1,5 @@
 """Report: the summary table over every evaluated model, the tokenizer table (LEP Table 2),
-markdown, and the figures (CPT loss, tokenizer efficiency)."""
+the initialization table (LET Figure 1's numbers), markdown, and the figures."""
 
 from __future__ import annotations
 
@@ -123,21 +123,82 @@ def plot_tokenizers(df: pd.DataFrame, out_png, langs: list[str]) -> None:
     plt.close(fig)
 
 
-def write_report(evals: dict[str, str], curves: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
-                 title: str, langs: list[str]) -> pd.DataFrame:
-    """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png."""
+def transfer_table(summary: pd.DataFrame, cpt_dirs: dict[str, str], lang: str) -> pd.DataFrame:
+    """One row per 'vocab/init': target-language bits per byte of the initialized model before any
+    training, after CPT and after LEP; CPT held-out loss before/after; mean training loss over the
+    run (lower = converged sooner)."""
+    bpb = summary.set_index("model")[f"bpb_{lang}"] if f"bpb_{lang}" in summary else pd.Series(dtype=float)
+    rows = []
+    for pair, d in cpt_dirs.items():
+        vocab, init = pair.split("/")
+        m = json.loads((Path(d) / "cpt_metrics.json").read_text())
+        loss = pd.read_csv(Path(d) / "loss.csv")
+        lep = [k for k in bpb.index if k.startswith(f"lep/{pair}/")]
+        rows.append({"vocab": vocab, "init": init, f"init_bpb_{lang}": bpb.get(f"init/{pair}"),
+                     f"cpt_bpb_{lang}": bpb.get(f"cpt/{pair}"),
+                     **{f"{k.split('/')[-1]}_bpb_{lang}": bpb[k] for k in sorted(lep)},
+                     "heldout_loss_before": m["heldout_loss_before"], "heldout_loss_after": m["heldout_loss_after"],
+                     "mean_train_loss": float(loss["loss"].mean()) if len(loss) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: str, lang: str, out_png) -> None:
+    """The LET paper's Figure 1 for one vocabulary: every initialization's CPT loss curve on one
+    plot, beside its held-out loss before and after training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    sub = table[table["vocab"] == vocab].reset_index(drop=True)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120, gridspec_kw={"width_ratios": [3, 2]})
+    for init in sub["init"]:
+        df = pd.read_csv(Path(cpt_dirs[f"{vocab}/{init}"]) / "loss.csv")
+        if len(df):
+            ax.plot(df["step"], df["loss"], label=init, lw=1.6)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (nats/token)")
+    ax.set_title(f"CPT of the embeddings, vocabulary '{vocab}'")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    x = np.arange(len(sub))
+    for k, (col, label) in enumerate(((f"init_bpb_{lang}", "initialized"), (f"cpt_bpb_{lang}", "after CPT"))):
+        bars = bx.bar(x + (k - 0.5) * 0.4, sub[col].astype(float), 0.4, label=label)
+        bx.bar_label(bars, fmt="%.2f", fontsize=7)
+    bx.set_xticks(x, sub["init"], fontsize=8)
+    bx.set_ylabel(f"bits per byte, held-out {lang}")
+    bx.set_title("Before and after training")
+    bx.legend(fontsize=8)
+    bx.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
+def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
+                 title: str, langs: list[str], compare_vocab: str) -> pd.DataFrame:
+    """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png, transfer_csv, transfer_png.
+    `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
+    target = langs[-1]
     df = summary_table(evals)
     tok = tokenizer_table(tokenizer_stats)
+    tr = transfer_table(df, cpt_dirs, target)
     Path(out["csv"]).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out["csv"], index=False)
     tok.to_csv(out["tokenizers_csv"], index=False)
-    plot_losses(curves, out["loss"])
+    tr.to_csv(out["transfer_csv"], index=False)
+    plot_losses({k: f"{d}/loss.csv" for k, d in cpt_dirs.items()}, out["loss"])
     plot_tokenizers(tok, out["tokenizers_png"], langs)
+    plot_init_comparison(tr, cpt_dirs, compare_vocab, target, out["transfer_png"])
     rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
     Path(out["md"]).write_text(
         to_markdown(df, title)
         + f"\n![CPT loss]({rel(out['loss'])})\n\n"
         + to_markdown(tok, "Tokenizers: held-out characters per token, fertility, vocabulary").replace("# ", "## ", 1)
-        + f"\n![Tokenizer efficiency]({rel(out['tokenizers_png'])})\n"
+        + f"\n![Tokenizer efficiency]({rel(out['tokenizers_png'])})\n\n"
+        + to_markdown(tr, f"Initializations: held-out {target} loss before and after training").replace("# ", "## ", 1)
+        + f"\n![Initializations]({rel(out['transfer_png'])})\n"
     )
     return df

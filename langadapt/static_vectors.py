@@ -81,6 +81,17 @@ def read_mueller(dict_dz) -> list[tuple[str, str]]:
     return pairs
 
 
+def find_dictionary(path) -> Path:
+    """The dictd `.dict.dz` file itself, or the one inside an unpacked Debian package directory."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    found = sorted(path.rglob("*.dict.dz"))
+    if not found:
+        raise LangadaptError(f"wechsel: no .dict.dz dictionary file under {path}")
+    return found[0]
+
+
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Orthogonal W minimising ||X·W - Y|| (rows paired), from the SVD of XᵀY."""
     u, _, vt = np.linalg.svd(X.T.astype(np.float64) @ Y.astype(np.float64))
@@ -156,7 +167,7 @@ def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_train, target_
     from .common import read_lines, write_json
     from .models import load_tokenizer
 
-    pairs = read_mueller(dict_dz)
+    pairs = read_mueller(find_dictionary(dict_dz))
     out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir), read_lines(source_train),
                           read_lines(target_train), pairs, dim=dim, epochs=epochs, min_count=min_count,
                           threads=threads, seed=seed)

@@ -1,10 +1,11 @@
 import sys
 
-from langadapt.config import validate_config
+from langadapt.config import transfer_plan, validate_config
 from langadapt.errors import LangadaptError
 
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    PLAN = transfer_plan(config)
 except LangadaptError as err:
     sys.exit(f"langadapt: {err}")
 
@@ -14,7 +15,10 @@ SOURCE = config["languages"]["source"]
 LANGS = [SOURCE, TARGET]
 SOURCES = config["corpus"]["sources"]
 VOCABS = list(config["tokenizer"]["variants"])
-INITS = config["transfer"]["methods"]
+# (vocabulary variant, initialization) pairs the experiment trains
+PAIRS = [(v, i) for v in VOCABS for i in PLAN[v]]
+INITS = sorted({i for _, i in PAIRS})
+PLM = config["transfer"]["plm"]
 PROPS = config["lep"]["methods"]
 GPU = config["resources"]["gpu_rules"]
 LIGHT = config["resources"]["light_rules"]
@@ -40,10 +44,9 @@ def lib(*modules):
 def model_keys():
     """Every model the experiment evaluates, as paths relative to the results root."""
     keys = ["source/base", "source/instruct"]
-    for v in VOCABS:
-        for i in INITS:
-            keys += [f"init/{v}/{i}", f"cpt/{v}/{i}"]
-            keys += [f"lep/{v}/{i}/{p}" for p in PROPS]
+    for v, i in PAIRS:
+        keys += [f"init/{v}/{i}", f"cpt/{v}/{i}"]
+        keys += [f"lep/{v}/{i}/{p}" for p in PROPS]
     return keys
 
 

@@ -1,7 +1,7 @@
 rule report:
     input:
         evals=expand(f"{R}/eval/{{model}}.json", model=model_keys()),
-        cpt=expand(f"{R}/cpt/{{vocab}}/{{init}}", vocab=VOCABS, init=INITS),
+        cpt=[f"{R}/cpt/{v}/{i}" for v, i in PAIRS],
         tokenizers=expand(f"{R}/tokenizers/{{vocab}}", vocab=VOCABS),
         lib=lib("report"),
     output:
@@ -10,6 +10,8 @@ rule report:
         loss=f"{R}/report/figures/cpt_loss.png",
         tokenizers_csv=f"{R}/report/tokenizers.csv",
         tokenizers_png=f"{R}/report/figures/tokenizer_efficiency.png",
+        transfer_csv=f"{R}/report/transfer.csv",
+        transfer_png=f"{R}/report/figures/init_comparison.png",
     log:
         f"{R}/logs/report.log",
     benchmark:
@@ -22,9 +24,10 @@ rule report:
         runtime=LIGHT["runtime"],
     params:
         models=model_keys(),
-        curves=[f"{v}/{i}" for v in VOCABS for i in INITS],
+        curves=[f"{v}/{i}" for v, i in PAIRS],
         vocabs=VOCABS,
         langs=LANGS,
+        compare_vocab=max(VOCABS, key=lambda v: len(PLAN[v])),
         title=f"langadapt — {config['experiment']}",
     script:
         "../scripts/report.py"

@@ -5,9 +5,10 @@ p = snakemake.params
 with stage(snakemake.log[0]):
     write_report(
         dict(zip(p.models, snakemake.input.evals)),
-        {c: f"{d}/loss.csv" for c, d in zip(p.curves, snakemake.input.cpt)},
+        dict(zip(p.curves, snakemake.input.cpt)),
         {v: f"{d}/stats.json" for v, d in zip(p.vocabs, snakemake.input.tokenizers)},
         dict(snakemake.output.items()),
         p.title,
         p.langs,
+        p.compare_vocab,
     )

@@ -1,12 +1,16 @@
 from langadapt.common import stage
 from langadapt.transfer import build_init_model
 
+i, p = snakemake.input, snakemake.params
 with stage(snakemake.log[0], snakemake.threads):
     build_init_model(
-        snakemake.input.base,
-        snakemake.input.tokenizer,
-        snakemake.input.overlap,
+        i.base,
+        i.tokenizer,
+        i.overlap,
         snakemake.output[0],
         snakemake.wildcards.init,
-        trust_remote_code=snakemake.params.trust_remote_code,
+        p.cfg,
+        vectors=i.get("vectors"),
+        plm=i.get("plm"),
+        trust_remote_code=p.trust_remote_code,
     )

@@ -44,3 +44,33 @@ def test_bad_value_names_the_key(patch, key):
         cfg.setdefault(section, {}).update(value)
     with pytest.raises(LangadaptError, match=f"config key '{key}'"):
         validate_config(cfg, SCHEMA)
+
+
+def plan(**transfer):
+    from langadapt.config import transfer_plan
+
+    cfg = load("configs/smoke.yaml")
+    cfg["transfer"] = transfer
+    return transfer_plan(validate_config(cfg, SCHEMA)), cfg
+
+
+def test_transfer_plan_adds_the_comparison_on_one_vocabulary():
+    p, cfg = plan(methods=["mean"], compare={"vocab": "bpe", "methods": ["random", "mean", "let", "salt"]})
+    assert p == {"bpe": ["mean", "random", "let", "salt"], "extended": ["mean"]}
+    assert cfg["transfer"]["plm"]["vocab"] == "bpe"  # the PLM takes the compared vocabulary
+
+
+@pytest.mark.parametrize(
+    "transfer, message",
+    [
+        ({"methods": ["let"], "plm": {"vocab": "bpe"}}, "'transfer.methods': let/salt map from the PLM's vocabulary 'bpe' only, not 'extended'"),
+        ({"methods": ["mean"], "compare": {"vocab": "nope", "methods": ["focus"]}},
+         "'transfer.compare.vocab': 'nope' is not a tokenizer variant"),
+        ({"methods": ["mean"], "compare": {"vocab": "bpe", "methods": ["salt"]}, "plm": {"kind": "hf"}},
+         "'transfer.plm.hub_id'"),
+        ({"methods": ["salt"], "plm": {"vocab": "unknown"}}, "'transfer.plm.vocab'"),
+    ],
+)
+def test_bad_transfer_plan_names_the_key(transfer, message):
+    with pytest.raises(LangadaptError, match=message.replace("(", r"\(")):
+        plan(**transfer)

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -41,3 +43,68 @@ def test_transfer_copies_shared_rows_bit_for_bit(tiny_model, byte_level_tok, spm
 def test_unknown_method_is_refused():
     with pytest.raises(LangadaptError, match="transfer method 'magic' is unknown"):
         get_method("magic")
+
+
+@pytest.fixture
+def dirs(tmp_path, tiny_model, byte_level_tok, spm_tok):
+    """A saved base model, a new tokenizer with its overlap, and a PLM (other width) on that tokenizer."""
+    from langadapt.bootstrap import tiny_llama
+    from langadapt.models import save_model
+    from langadapt.overlap import write_overlap
+
+    save_model(tiny_model, byte_level_tok, tmp_path / "base")
+    spm_tok.save_pretrained(tmp_path / "tok")
+    write_overlap(tmp_path / "base", tmp_path / "tok", tmp_path / "overlap.json")
+    plm = tiny_llama(spm_tok, hidden_size=8, layers=1, heads=2, intermediate_size=16, max_len=64, seed=1)
+    save_model(plm, spm_tok, tmp_path / "plm")
+    return tmp_path
+
+
+def build(d, method, **kw):
+    from langadapt.transfer import build_init_model
+
+    build_init_model(d / "base", d / "tok", d / "overlap.json", d / "out", method, {}, **kw)
+
+
+@pytest.mark.parametrize("method", ["let", "salt"])
+def test_plm_methods_build_a_model_with_the_new_vocabulary(dirs, spm_tok, method):
+    from langadapt.models import load_model
+
+    build(dirs, method, plm=dirs / "plm")
+    model = load_model(dirs / "out")
+    assert model.get_input_embeddings().weight.shape == (len(spm_tok), 16)
+    assert torch.isfinite(model.get_input_embeddings().weight).all()
+
+
+def test_plm_with_another_tokenizer_is_refused_before_any_work(dirs, byte_level_tok):
+    byte_level_tok.save_pretrained(dirs / "plm")  # the PLM dir now holds the wrong tokenizer
+    with pytest.raises(LangadaptError, match=r"PLM .*plm: its tokenizer does not match the vocabulary variant"):
+        build(dirs, "let", plm=dirs / "plm")
+    assert not (dirs / "out").exists()
+
+
+def test_plm_with_fewer_rows_than_tokens_is_refused(dirs, spm_tok):
+    from langadapt.bootstrap import tiny_llama
+    from langadapt.models import save_model
+
+    plm = tiny_llama(spm_tok, hidden_size=8, layers=1, heads=2, intermediate_size=16, max_len=64, seed=1)
+    plm.resize_token_embeddings(len(spm_tok) - 5)
+    save_model(plm, spm_tok, dirs / "plm")
+    with pytest.raises(LangadaptError, match=f"its tokenizer has {len(spm_tok)} tokens but its embeddings only"):
+        build(dirs, "salt", plm=dirs / "plm")
+    assert not (dirs / "out").exists()
+
+
+def test_no_shared_tokens_is_refused_for_plm_methods(dirs):
+    ov = json.loads((dirs / "overlap.json").read_text())
+    ov["shared"] = []
+    (dirs / "overlap.json").write_text(json.dumps(ov))
+    with pytest.raises(LangadaptError, match="shares no tokens with the LLM's: there is nothing to fit the map on"):
+        build(dirs, "let", plm=dirs / "plm")
+    assert not (dirs / "out").exists()
+
+
+@pytest.mark.parametrize("method, need", [("focus", "vectors"), ("salt", "plm")])
+def test_missing_method_input_is_refused(dirs, method, need):
+    with pytest.raises(LangadaptError, match=f"transfer method '{method}' needs its {need} input"):
+        build(dirs, method)

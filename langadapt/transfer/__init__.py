@@ -35,7 +35,7 @@ def copy_shared(new: torch.Tensor, old: torch.Tensor, overlap: dict) -> torch.Te
     return new
 
 
-def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None):
+def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None, aux=None):
     """Give `model` the new vocabulary with embeddings from `method` (in place; returns it)."""
     fn = get_method(method)
     from ..models import embedding_matrices
@@ -45,7 +45,7 @@ def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dic
         raise LangadaptError(
             f"overlap was computed for a {overlap['old_size']}-token vocabulary but the model has {inp.shape[0]} rows"
         )
-    new_in, new_out = fn(inp, out, overlap, **(params or {}))
+    new_in, new_out = fn(inp, out, overlap, aux, **(params or {}))
     new_in = copy_shared(new_in, inp, overlap)
     if new_out is not None:
         new_out = copy_shared(new_out, out, overlap)
@@ -69,19 +69,55 @@ def set_embeddings(model, tokenizer, new_in: torch.Tensor, new_out: torch.Tensor
             setattr(model.generation_config, f"{role}_token_id", tid)
 
 
+NEEDS = {"focus": "vectors", "wechsel": "vectors", "let": "plm", "salt": "plm"}
+
+
+def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:
+    """The PLM's input/output rows, indexed by the new vocabulary's ids.
+
+    The PLM must use the new tokenizer: every token string at the same id, and an embedding row
+    for every token (the LET paper's setup, where the new vocabulary *is* the PLM's)."""
+    from ..models import embedding_matrices, load_model, load_tokenizer
+
+    plm_tok = load_tokenizer(plm_dir, trust_remote_code=trust_remote_code)
+    mine, theirs = tokenizer.get_vocab(), plm_tok.get_vocab()
+    differ = sum(theirs.get(t) != i for t, i in mine.items())
+    if differ:
+        raise LangadaptError(f"PLM {plm_dir}: its tokenizer does not match the vocabulary variant "
+                             f"({differ} of {len(mine)} tokens missing or at other ids)")
+    model = load_model(plm_dir, trust_remote_code=trust_remote_code)
+    inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
+    if inp.shape[0] < len(mine):
+        raise LangadaptError(f"PLM {plm_dir}: its tokenizer has {len(mine)} tokens but its embeddings "
+                             f"only {inp.shape[0]} rows")
+    n = len(mine)
+    return {"plm_in": inp[:n], "plm_out": None if out is None or out is inp else out[:n]}
+
+
 def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str, params: dict | None = None,
-                     trust_remote_code: bool = False) -> None:
-    """init/{vocab}/{method}/: the base model with the new vocabulary, before any training."""
+                     vectors=None, plm=None, trust_remote_code: bool = False) -> None:
+    """init/{vocab}/{method}/: the base model with the new vocabulary, before any training.
+
+    `vectors`: the .npz of auxiliary token vectors (focus, wechsel); `plm`: the PLM directory
+    (let, salt). Every input is checked before the base model is loaded."""
     from ..common import atomic_dir
     from ..models import load_model, load_tokenizer, save_model
     from ..overlap import load_overlap
+    from ..static_vectors import load_aux
 
     get_method(method)
     tok = load_tokenizer(tokenizer_dir)
     ov = load_overlap(overlap_json)
     if ov["new_size"] != len(tok):
         raise LangadaptError(f"overlap {overlap_json} is for {ov['new_size']} tokens but {tokenizer_dir} has {len(tok)}")
+    need = NEEDS.get(method)
+    if need and {"vectors": vectors, "plm": plm}[need] is None:
+        raise LangadaptError(f"transfer method '{method}' needs its {need} input")
+    if need == "plm" and not ov["shared"]:
+        raise LangadaptError(f"{method}: the PLM's vocabulary {tokenizer_dir} shares no tokens with the LLM's: "
+                             "there is nothing to fit the map on")
+    aux = load_aux(vectors) if need == "vectors" else plm_aux(plm, tok) if need == "plm" else None
     model = load_model(base_dir, trust_remote_code=trust_remote_code)
-    transfer_model(model, tok, ov, method, params)
+    transfer_model(model, tok, ov, method, params, aux)
     with atomic_dir(out_dir) as tmp:
         save_model(model, tok, tmp)

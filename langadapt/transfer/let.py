@@ -23,13 +23,25 @@ def shared_rows(overlap: dict) -> tuple[torch.Tensor, torch.Tensor]:
 def fit_linear_map(X: torch.Tensor, Y: torch.Tensor, ridge: float = 0.0) -> torch.Tensor:
     """W (d_x × d_y) minimising ||X·W - Y||² + ridge·n·||W||², in float64.
 
-    With ridge 0 this is ordinary least squares (minimum norm when X is rank-deficient)."""
+    Solved by the normal equations (one d_x × d_x Cholesky: seconds at 128k × 4096); when X is
+    rank-deficient or too ill-conditioned for them, by an SVD least squares (minimum norm)."""
     X, Y = X.to(torch.float64), Y.to(torch.float64)
+    gram = X.T @ X
     if ridge > 0:
-        gram = X.T @ X
         gram.diagonal().add_(ridge * X.shape[0])
+    chol, info = torch.linalg.cholesky_ex(gram)
+    diag = chol.diagonal().abs()
+    if info == 0 and diag.min() > 1e-6 * diag.max():  # cond(gram) ≲ 1e12: relative error ≲ 1e-4
+        return torch.cholesky_solve(X.T @ Y, chol)
+    if ridge > 0:
         return torch.linalg.solve(gram, X.T @ Y)
     return torch.linalg.lstsq(X, Y, driver="gelsd").solution
+
+
+def apply_map(P: torch.Tensor, W: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """P·W in the embeddings' precision (at least float32): the fit needs float64, the product not."""
+    dtype = torch.promote_types(like.dtype, torch.float32)
+    return P.to(dtype) @ W.to(dtype)
 
 
 def plm_rows(aux: dict | None, which: str) -> torch.Tensor:
@@ -48,4 +60,4 @@ def init(old_in, old_out, overlap, aux=None, ridge: float = 0.0, **_):
     """Common transfer signature: (input rows, output rows or None) for the PLM's vocabulary."""
     new_ids, old_ids = shared_rows(overlap)
     return per_matrix(old_in, old_out, aux,
-                      lambda P, old: P.to(torch.float64) @ fit_linear_map(P[new_ids], old[old_ids], ridge))
+                      lambda P, old: apply_map(P, fit_linear_map(P[new_ids], old[old_ids], ridge), old))
