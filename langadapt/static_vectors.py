@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import re
 from pathlib import Path
@@ -81,15 +82,22 @@ def read_mueller(dict_dz) -> list[tuple[str, str]]:
     return pairs
 
 
-def find_dictionary(path) -> Path:
-    """The dictd `.dict.dz` file itself, or the one inside an unpacked Debian package directory."""
+def read_dictionary(path) -> list[tuple[str, str]]:
+    """(source, target) word pairs: a dictd `.dict.dz` (Mueller), an unpacked Debian package
+    holding one, or a text file of tab-separated pairs, one per line."""
     path = Path(path)
-    if path.is_file():
-        return path
-    found = sorted(path.rglob("*.dict.dz"))
-    if not found:
-        raise LangadaptError(f"wechsel: no .dict.dz dictionary file under {path}")
-    return found[0]
+    if path.is_dir():
+        found = sorted(path.rglob("*.dict.dz"))
+        if not found:
+            raise LangadaptError(f"wechsel: no .dict.dz dictionary file under {path}")
+        path = found[0]
+    if path.name.endswith(".dict.dz"):
+        return read_mueller(path)
+    pairs = [tuple(w.strip().lower() for w in line.split("\t")[:2])
+             for line in path.read_text(encoding="utf-8").splitlines() if line.count("\t") >= 1]
+    if not pairs:
+        raise LangadaptError(f"wechsel: dictionary {path} holds no tab-separated word pairs")
+    return pairs
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -101,6 +109,19 @@ def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 def _normalize(m: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(m, axis=1, keepdims=True)
     return m / np.where(n == 0, 1, n)
+
+
+def alignment_precision(X: np.ndarray, Y: np.ndarray, src_words: list[str], seed: int) -> dict:
+    """Held-out quality of the Procrustes alignment: fitted on 80% of the pairs, each remaining
+    target word's nearest source words (among all dictionary words) checked for its translation."""
+    idx = np.random.default_rng(seed).permutation(len(X))
+    fit, test = idx[: int(0.8 * len(idx))], idx[int(0.8 * len(idx)):]
+    sims = _normalize(Y[test] @ procrustes(Y[fit], X[fit])) @ X.T
+    words_arr = np.asarray(src_words)
+    top = words_arr[np.argsort(-sims, axis=1)[:, :10]]
+    gold = words_arr[test][:, None]
+    return {"heldout_pairs": int(len(test)), "heldout_p_at_1": float((top[:, :1] == gold).any(1).mean()),
+            "heldout_p_at_10": float((top == gold).any(1).mean())}
 
 
 def token_strings(tokenizer) -> list[str | None]:
@@ -122,8 +143,8 @@ def wechsel_vectors(source_tok, new_tok, source_docs: list[str], target_docs: li
                              f"(need at least dim={dim}) to align the embeddings")
     X = _normalize(np.stack([src_model.wv[e] for e, _ in usable]))
     Y = _normalize(np.stack([tgt_model.wv[r] for _, r in usable]))
-    W = procrustes(Y, X)  # target space -> source space
-    hits = ((_normalize(Y @ W) @ X.T).argmax(1) == np.arange(len(usable))).mean()
+    quality = alignment_precision(X, Y, [e for e, _ in usable], seed)
+    W = procrustes(Y, X)  # target space -> source space, fitted on every pair
 
     def embed(tok, model, rotate):
         strs = token_strings(tok)
@@ -134,9 +155,10 @@ def wechsel_vectors(source_tok, new_tok, source_docs: list[str], target_docs: li
             out[idx] = vecs @ W if rotate else vecs
         return out
 
-    log.info("wechsel: %d dictionary pairs in both corpora, alignment precision@1 %.3f", len(usable), hits)
+    log.info("wechsel: %d dictionary pairs in both corpora, held-out precision@1 %.3f, @10 %.3f", len(usable),
+             quality["heldout_p_at_1"], quality["heldout_p_at_10"])
     return {"source": embed(source_tok, src_model, False), "target": embed(new_tok, tgt_model, True),
-            "pairs_used": len(usable), "alignment_p_at_1": float(hits)}
+            "pairs_used": len(usable), **quality}
 
 
 def load_aux(path) -> dict:
@@ -161,19 +183,31 @@ def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epoch
     return stats
 
 
-def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_train, target_train, dict_dz, out_npz, *,
-                          dim: int, epochs: int, min_count: int, threads: int, seed: int) -> dict:
-    """aux/wechsel/{vocab}.npz: aligned vectors for every source token and every new token."""
-    from .common import read_lines, write_json
+def read_side(path, lang: str) -> list[str]:
+    """Documents of one language: a text file (one per line), or one side of a parallel .jsonl."""
+    from .common import read_lines
+
+    if str(path).endswith(".jsonl"):
+        return [json.loads(line)[lang] for line in read_lines(path)]
+    return read_lines(path)
+
+
+def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_text, dictionary, out_npz, *,
+                          langs: tuple[str, str], dim: int, epochs: int, min_count: int, threads: int,
+                          seed: int) -> dict:
+    """aux/wechsel/{vocab}.npz: aligned vectors for every source token and every new token.
+
+    `source_text`/`target_text`: monolingual text files, or the same parallel .jsonl twice
+    (then its two sides, `langs`, are used as comparable corpora; no sentence pairing is used)."""
+    from .common import write_json
     from .models import load_tokenizer
 
-    pairs = read_mueller(find_dictionary(dict_dz))
-    out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir), read_lines(source_train),
-                          read_lines(target_train), pairs, dim=dim, epochs=epochs, min_count=min_count,
-                          threads=threads, seed=seed)
-    _save_npz(out_npz, source=out["source"], target=out["target"])
-    stats = {"dictionary_pairs": len(pairs), "pairs_used": out["pairs_used"],
-             "alignment_p_at_1": out["alignment_p_at_1"], "dim": dim}
+    pairs = read_dictionary(dictionary)
+    out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir),
+                          read_side(source_text, langs[0]), read_side(target_text, langs[1]), pairs, dim=dim,
+                          epochs=epochs, min_count=min_count, threads=threads, seed=seed)
+    _save_npz(out_npz, source=out.pop("source"), target=out.pop("target"))
+    stats = {"dictionary_pairs": len(pairs), **out, "dim": dim}
     write_json(Path(out_npz).with_suffix(".json"), stats)
     return stats
 

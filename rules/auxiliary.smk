@@ -1,5 +1,6 @@
 # What some initializations need beyond the source model: static token vectors (focus,
 # wechsel) and a target-language PLM (let, salt).
+WECHSEL = config["transfer"]["wechsel"]
 
 
 rule focus_vectors:
@@ -31,9 +32,18 @@ rule wechsel_vectors:
     input:
         source_tokenizer=SOURCE_TOKENIZER,
         tokenizer=f"{R}/tokenizers/{{vocab}}",
-        source_train=f"{R}/corpus/{SOURCE}/train.txt",
-        target_train=f"{R}/corpus/{TARGET}/train.txt",
-        dictionary=f"{R}/corpus/debs/{config['transfer']['wechsel']['dictionary_package']}",
+        source_text=(
+            f"{R}/corpus/parallel/train.jsonl"
+            if WECHSEL["corpus"] == "parallel"
+            else f"{R}/corpus/{SOURCE}/train.txt"
+        ),
+        target_text=(
+            f"{R}/corpus/parallel/train.jsonl"
+            if WECHSEL["corpus"] == "parallel"
+            else f"{R}/corpus/{TARGET}/train.txt"
+        ),
+        dictionary=WECHSEL["dictionary_path"]
+        or f"{R}/corpus/debs/{WECHSEL['dictionary_package']}",
         lib=lib("static_vectors", "models", "overlap"),
     output:
         npz=f"{R}/aux/wechsel/{{vocab}}.npz",
@@ -49,7 +59,8 @@ rule wechsel_vectors:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
     params:
-        cfg=config["transfer"]["wechsel"],
+        cfg=WECHSEL,
+        langs=[SOURCE, TARGET],
         seed=config["seed"],
     script:
         "../scripts/wechsel_vectors.py"

@@ -3,6 +3,6 @@ from langadapt.static_vectors import build_wechsel_vectors
 
 i, p = snakemake.input, snakemake.params
 with stage(snakemake.log[0], snakemake.threads, p.seed):
-    build_wechsel_vectors(i.source_tokenizer, i.tokenizer, i.source_train, i.target_train, i.dictionary,
-                          snakemake.output.npz, dim=p.cfg["dim"], epochs=p.cfg["epochs"], min_count=p.cfg["min_count"],
-                          threads=snakemake.threads, seed=p.seed)
+    build_wechsel_vectors(i.source_tokenizer, i.tokenizer, i.source_text, i.target_text, i.dictionary,
+                          snakemake.output.npz, langs=tuple(p.langs), dim=p.cfg["dim"], epochs=p.cfg["epochs"],
+                          min_count=p.cfg["min_count"], threads=snakemake.threads, seed=p.seed)

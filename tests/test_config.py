@@ -69,6 +69,7 @@ def test_transfer_plan_adds_the_comparison_on_one_vocabulary():
         ({"methods": ["mean"], "compare": {"vocab": "bpe", "methods": ["salt"]}, "plm": {"kind": "hf"}},
          "'transfer.plm.hub_id'"),
         ({"methods": ["salt"], "plm": {"vocab": "unknown"}}, "'transfer.plm.vocab'"),
+        ({"methods": ["wechsel"], "wechsel": {"corpus": "parallel"}}, "'transfer.wechsel.corpus': 'parallel' needs"),
     ],
 )
 def test_bad_transfer_plan_names_the_key(transfer, message):

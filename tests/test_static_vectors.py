@@ -2,7 +2,10 @@ import gzip
 
 import numpy as np
 
-from langadapt.static_vectors import focus_vectors, procrustes, read_mueller
+import pytest
+
+from langadapt.errors import LangadaptError
+from langadapt.static_vectors import focus_vectors, procrustes, read_dictionary, read_mueller
 
 MUELLER = """00databaseinfo
    header line
@@ -25,6 +28,19 @@ def test_mueller_pairs(tmp_path):
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write(MUELLER)
     assert read_mueller(path) == [("window", "окно"), ("window", "оконный"), ("table", "стол"), ("table", "пища")]
+
+
+def test_dictionary_from_package_dir_or_pairs_file(tmp_path):
+    pkg = tmp_path / "pkg" / "usr" / "share" / "dictd"
+    pkg.mkdir(parents=True)
+    with gzip.open(pkg / "mueller7.dict.dz", "wt", encoding="utf-8") as f:
+        f.write(MUELLER)
+    assert read_dictionary(tmp_path / "pkg")[0] == ("window", "окно")
+    (tmp_path / "pairs.tsv").write_text("Cat\tкошка\nbad line\ndog\tсобака\n", encoding="utf-8")
+    assert read_dictionary(tmp_path / "pairs.tsv") == [("cat", "кошка"), ("dog", "собака")]
+    (tmp_path / "empty.tsv").write_text("no pairs here\n")
+    with pytest.raises(LangadaptError, match="empty.tsv holds no tab-separated word pairs"):
+        read_dictionary(tmp_path / "empty.tsv")
 
 
 def test_procrustes_recovers_a_planted_rotation():

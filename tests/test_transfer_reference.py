@@ -42,9 +42,11 @@ def test_wechsel_matches_wechsel(case):
     old, overlap, target, source = case
     ours, _ = get_method("wechsel")(old, None, overlap, {"source": source, "target": target}, k=10, temperature=0.1)
     ref, ids = wechsel_reference(old, source, target, k=10, temperature=0.1)
+    # the reference recomputes tokens both vocabularies share; every method here copies them
+    ids = ids[ids >= 200]
     cos = rowwise_cosine(ours[ids], ref[ids])
-    print(f"WECHSEL vs wechsel: {len(ids)} tokens, row-wise cosine min {cos.min():.6f} mean {cos.mean():.6f}")
-    assert len(ids) == 390 and cos.min() >= 0.99
+    print(f"WECHSEL vs wechsel: {len(ids)} new tokens, row-wise cosine min {cos.min():.6f} mean {cos.mean():.6f}")
+    assert len(ids) == 190 and cos.min() >= 0.99
 
 
 def test_a_changed_temperature_is_seen_by_the_comparison(case):
@@ -53,4 +55,5 @@ def test_a_changed_temperature_is_seen_by_the_comparison(case):
     old, overlap, target, source = case
     ours, _ = get_method("wechsel")(old, None, overlap, {"source": source, "target": target}, k=10, temperature=1.0)
     ref, ids = wechsel_reference(old, source, target, k=10, temperature=0.1)
+    ids = ids[ids >= 200]
     assert rowwise_cosine(ours[ids], ref[ids]).min() < 0.99

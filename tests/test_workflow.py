@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,8 +16,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
-          "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "transfer", "pretrain", "lep",
-          "eval_tasks", "evaluate", "report"}
+          "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "focus_vectors", "wechsel_vectors",
+          "bootstrap_plm", "transfer", "pretrain", "lep", "eval_tasks", "evaluate", "report"}
+INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
 
 pytestmark = pytest.mark.workflow
 
@@ -49,6 +51,15 @@ def jobs_run(results: Path, before: dict[str, int]) -> set[str]:
 def benchmark_times(results: Path) -> dict[str, int]:
     return {str(p.relative_to(results / "benchmarks")): p.stat().st_mtime_ns
             for p in (results / "benchmarks").rglob("*.tsv")}
+
+
+def smoke_pairs() -> list[tuple[str, str]]:
+    """(vocab, init) pairs of the smoke config: all six initializations on bpe, mean on extended."""
+    from langadapt.config import transfer_plan, validate_config
+
+    cfg = validate_config(yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text()),
+                          ROOT / "schemas" / "config.schema.yaml")
+    return [(v, i) for v, inits in transfer_plan(cfg).items() for i in inits]
 
 
 def smoke_config(tmp: Path, **changes) -> Path:
@@ -119,8 +130,11 @@ def test_smoke_cpt_inner_layers_bit_identical(smoke):
 def test_smoke_report(smoke):
     _, res = smoke
     df = pd.read_csv(res / "report/summary.csv")
-    assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/mean", "init/extended/mean",
-                                 "cpt/bpe/mean", "cpt/extended/mean", "lep/bpe/mean/swap", "lep/extended/mean/swap"]
+    pairs = smoke_pairs()
+    assert sorted(pairs) == sorted([("bpe", i) for i in INITS] + [("extended", "mean")])
+    assert list(df["model"][:2]) == ["source/base", "source/instruct"]
+    assert sorted(df["model"][2:]) == sorted(f"{s}/{v}/{i}{p}" for v, i in pairs
+                                             for s, p in (("init", ""), ("cpt", ""), ("lep", "/swap")))
     assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
     cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
     assert cpt_ru["cpt/bpe/mean"] > cpt_ru["source/base"]
@@ -129,6 +143,37 @@ def test_smoke_report(smoke):
     assert (res / "report/figures/cpt_loss.png").stat().st_size > 5000
     stats = json.loads((res / "corpus/stats.json").read_text())
     assert stats["sources"]["ru_fortunes"]["documents"] > 1000
+
+
+def test_smoke_every_initialization(smoke):
+    """Six methods on bpe: each initialized model differs from the others on new tokens, keeps the
+    shared rows of the base model, and is in the transfer table and the comparison plot."""
+    from langadapt.models import embedding_matrices, load_model, load_tokenizer
+    from langadapt.overlap import load_overlap
+
+    _, res = smoke
+    ov = load_overlap(res / "overlap/bpe.json")
+    shared = np.asarray(ov["shared"])
+    base_in = embedding_matrices(load_model(res / "models/source/base"))[0].detach()
+    rows = {}
+    for i in INITS:
+        emb = embedding_matrices(load_model(res / f"init/bpe/{i}"))[0].detach()
+        assert torch.equal(emb[shared[:, 0]], base_in[shared[:, 1]]), i
+        new = np.setdiff1d(np.arange(len(emb)), shared[:, 0])
+        rows[i] = emb[new]
+    for a in INITS:
+        for b in INITS:
+            assert a == b or not torch.allclose(rows[a], rows[b]), (a, b)
+    plm = load_model(res / "models/plm")
+    assert plm.config.hidden_size != base_in.shape[1]
+    assert plm.config.vocab_size == len(load_tokenizer(res / "tokenizers/bpe"))
+    tr = pd.read_csv(res / "report/transfer.csv")
+    assert sorted(zip(tr["vocab"], tr["init"])) == sorted(smoke_pairs())
+    assert tr[["init_bpb_ru", "cpt_bpb_ru", "swap_bpb_ru"]].notna().all().all()
+    assert (res / "report/figures/init_comparison.png").stat().st_size > 5000
+    focus = json.loads((res / "aux/focus/bpe.json").read_text())
+    wechsel = json.loads((res / "aux/wechsel/bpe.json").read_text())
+    assert focus["with_vector"] > 0.3 * focus["tokens"] and wechsel["pairs_used"] > 100
 
 
 def test_smoke_tokenizer_table(smoke):
@@ -155,9 +200,22 @@ def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
     tmp, res = smoke
     before = benchmark_times(res)
     run_snakemake(smoke_config(tmp, pretrain={"lr": 0.004}))
-    assert jobs_run(res, before) == {f"{stage}/{v}/mean{p}" for v in ("bpe", "extended") for stage, p in
+    assert jobs_run(res, before) == {f"{stage}/{v}/{i}{p}" for v, i in smoke_pairs() for stage, p in
                                      [("pretrain", ""), ("evaluate/cpt", ""), ("lep", "/swap"),
                                       ("evaluate/lep", "/swap")]} | {"report"}
+
+
+def test_smoke_changed_method_value_reruns_only_that_method(smoke):
+    tmp, res = smoke
+    before = benchmark_times(res)
+    cfg = smoke_config(tmp, pretrain={"lr": 0.004})
+    spec = yaml.safe_load(cfg.read_text())
+    spec["transfer"]["salt"] = {"k": 8}
+    cfg.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    run_snakemake(cfg)
+    assert jobs_run(res, before) == {"transfer/bpe/salt", "evaluate/init/bpe/salt", "pretrain/bpe/salt",
+                                     "evaluate/cpt/bpe/salt", "lep/bpe/salt/swap", "evaluate/lep/bpe/salt/swap",
+                                     "report"}
 
 
 def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
@@ -166,6 +224,9 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     cfg["results_dir"] = str(tmp_path / "results")
     cfg["models"] = {"kind": "hf", "hf": {"base": "meta-llama/Meta-Llama-3-8B",
                                           "instruct": "meta-llama/Meta-Llama-3-8B-Instruct"}}
+    cfg["transfer"]["plm"] = {"kind": "hf", "hub_id": "ai-forever/rugpt3small_based_on_gpt2"}
+    cfg["transfer"]["wechsel"] = {"dictionary_path": str(tmp_path / "en-ru.tsv")}
+    (tmp_path / "en-ru.tsv").write_text("cat\tкошка\n", encoding="utf-8")
     cfg["corpus"]["sources"] = {
         "ru_web": {"kind": "hf", "lang": "ru", "dataset": "uonlp/CulturaX", "name": "ru", "max_bytes": 10**9},
         "en_local": {"kind": "files", "lang": "en", "paths": [str(tmp_path / "*.txt")]},
@@ -175,6 +236,6 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
                           "rules"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["fetch_model"] == 2 and counts["corpus_source"] == 2
-    assert "bootstrap_base" not in counts and "corpus_deb" not in counts
-    assert counts["evaluate"] == 8 and counts["report"] == 1 and counts["tokenizer"] == 2
+    assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
+    assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
+    assert counts["evaluate"] == 2 + 3 * len(smoke_pairs()) and counts["report"] == 1 and counts["tokenizer"] == 2

@@ -6,6 +6,15 @@ from __future__ import annotations
 import torch
 
 
+def uncopied(overlap: dict) -> torch.Tensor:
+    """Ids of new tokens that are neither shared nor special: the only rows a method must compute
+    (the others are copied from the source rows afterwards)."""
+    copied = torch.zeros(overlap["new_size"], dtype=torch.bool)
+    pairs = torch.as_tensor(overlap["shared"] + overlap.get("specials", []), dtype=torch.int64).reshape(-1, 2)
+    copied[pairs[:, 0]] = True
+    return torch.nonzero(~copied).squeeze(1)
+
+
 def cosine_topk(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 2048):
     """(values, indices) of the k most cosine-similar keys per query row, in batches."""
     qn = torch.nn.functional.normalize(query.float(), dim=1)
@@ -42,25 +51,30 @@ def sparsemax_topk(query: torch.Tensor, keys: torch.Tensor, k: int = 64, batch: 
 
 
 def weighted_rows(weights: torch.Tensor, idx: torch.Tensor, rows: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    """out[b] = Σ_j weights[b, j] · rows[idx[b, j]], in float64, batched."""
-    out = torch.empty((len(idx), rows.shape[1]), dtype=torch.float64)
-    r = rows.detach().to(torch.float64)
+    """out[b] = Σ_j weights[b, j] · rows[idx[b, j]], batched, in the rows' precision (at least float32)."""
+    dtype = torch.promote_types(rows.dtype, torch.float32)
+    out = torch.empty((len(idx), rows.shape[1]), dtype=dtype)
+    w = weights.to(dtype)
     for i in range(0, len(idx), batch):
-        out[i:i + batch] = torch.einsum("bk,bkd->bd", weights[i:i + batch].to(torch.float64), r[idx[i:i + batch]])
+        out[i:i + batch] = torch.einsum("bk,bkd->bd", w[i:i + batch], rows[idx[i:i + batch]].to(dtype))
     return out
 
 
-def mix_rows(old_in, old_out, n: int, query, weights, idx, key_rows, seed: int):
+def mix_rows(old_in, old_out, overlap: dict, query, weights, idx, key_rows, seed: int):
     """For each matrix: rows `query` = weighted sums of old rows `key_rows[idx]`; the other
-    rows (tokens without an auxiliary vector) drawn from the old rows' per-dimension normal."""
+    uncopied rows (tokens without an auxiliary vector) drawn from the old rows' per-dimension
+    normal; shared and special rows left zero for the caller to copy."""
     from .random import sample_like
 
+    todo = uncopied(overlap)
+    rest = todo[~torch.isin(todo, query)]
     out = []
     for j, old in enumerate((old_in, old_out)):
         if old is None:
             out.append(None)
             continue
-        rows = sample_like(old, n, "normal_diag", seed + j).to(torch.float64)
-        rows[query] = weighted_rows(weights, idx, old[key_rows])
-        out.append(rows.to(old.dtype))
+        rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
+        rows[rest] = sample_like(old, len(rest), "normal_diag", seed + j)
+        rows[query] = weighted_rows(weights, idx, old[key_rows]).to(old.dtype)
+        out.append(rows)
     return tuple(out)

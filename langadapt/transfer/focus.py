@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
-from .combine import mix_rows, sparsemax_topk
+from .combine import mix_rows, sparsemax_topk, uncopied
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):
@@ -23,6 +23,7 @@ def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):
     has_vec = vec.abs().sum(1) > 0
     keys = new_ids[has_vec[new_ids]]
     key_old = old_ids[has_vec[new_ids]]
-    query = torch.arange(vec.shape[0])[has_vec]
+    todo = uncopied(overlap)
+    query = todo[has_vec[todo]]
     w, idx = sparsemax_topk(vec[query], vec[keys], k)
-    return mix_rows(old_in, old_out, vec.shape[0], query, w, idx, key_old, seed)
+    return mix_rows(old_in, old_out, overlap, query, w, idx, key_old, seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
+from .combine import uncopied
 
 
 def shared_rows(overlap: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,14 +51,23 @@ def plm_rows(aux: dict | None, which: str) -> torch.Tensor:
     return aux["plm_out"] if which == "out" and aux.get("plm_out") is not None else aux["plm_in"]
 
 
-def per_matrix(old_in, old_out, aux, fn):
-    """(fn(PLM input rows, old input rows), fn(PLM output rows, old output rows) or None)."""
-    return tuple(None if old is None else fn(plm_rows(aux, which), old).to(old.dtype)
-                 for which, old in (("in", old_in), ("out", old_out)))
+def per_matrix(old_in, old_out, aux, overlap, fn):
+    """For each matrix: rows of the uncopied new tokens = fn(PLM rows, rows of `todo` ids, old rows);
+    the other rows stay zero until the caller copies them."""
+    todo = uncopied(overlap)
+    out = []
+    for which, old in (("in", old_in), ("out", old_out)):
+        if old is None:
+            out.append(None)
+            continue
+        rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
+        rows[todo] = fn(plm_rows(aux, which), todo, old).to(old.dtype)
+        out.append(rows)
+    return tuple(out)
 
 
 def init(old_in, old_out, overlap, aux=None, ridge: float = 0.0, **_):
     """Common transfer signature: (input rows, output rows or None) for the PLM's vocabulary."""
     new_ids, old_ids = shared_rows(overlap)
-    return per_matrix(old_in, old_out, aux,
-                      lambda P, old: apply_map(P, fit_linear_map(P[new_ids], old[old_ids], ridge), old))
+    return per_matrix(old_in, old_out, aux, overlap,
+                      lambda P, todo, old: apply_map(P[todo], fit_linear_map(P[new_ids], old[old_ids], ridge), old))

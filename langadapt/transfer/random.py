@@ -12,32 +12,39 @@ def sample_like(old: torch.Tensor, n: int, distribution: str, seed: int) -> torc
     gen = torch.Generator().manual_seed(seed)
     x = old.detach().to(torch.float32)
     mean = x.mean(0)
-    z = torch.randn((n, x.shape[1]), generator=gen)
     if distribution == "normal_diag":
-        return (mean + z * x.std(0)).to(old.dtype)
+        return (mean + torch.randn((n, x.shape[1]), generator=gen) * x.std(0)).to(old.dtype)
     if len(x) > COV_ROWS:
         x = x[torch.randperm(len(x), generator=gen)[:COV_ROWS]]
-    centred = (x - mean).to(torch.float64)
-    cov = centred.T @ centred / max(len(x) - 1, 1)
-    cov.diagonal().add_(1e-8 * cov.diagonal().mean().clamp_min(1e-12))
+    centred = x - x.mean(0)
+    cov = (centred.T @ centred).to(torch.float64) / max(len(x) - 1, 1)  # float32 product, centred: exact enough
+    cov.diagonal().add_(1e-6 * cov.diagonal().mean().clamp_min(1e-12))
     chol = torch.linalg.cholesky(cov).to(torch.float32)
-    return (mean + z @ chol.T).to(old.dtype)
+    zt = torch.randn((x.shape[1], n), generator=gen)
+    return lower_times(chol, zt).T.add_(mean).to(old.dtype)
+
+
+def lower_times(L: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """L @ z for lower-triangular L, skipping its zero upper-right block (3/4 of the work)."""
+    h = L.shape[0] // 2
+    out = torch.empty((L.shape[0], z.shape[1]), dtype=z.dtype)
+    torch.mm(L[:h, :h], z[:h], out=out[:h])
+    torch.mm(L[h:], z, out=out[h:])
+    return out
 
 
 def init(old_in, old_out, overlap, aux=None, distribution: str = "normal", seed: int = 0, **_):
-    """Common transfer signature. Only rows that are not shared are drawn (the caller copies the
-    shared ones); shared rows start at the mean."""
-    n = overlap["new_size"]
-    shared = torch.zeros(n, dtype=torch.bool)
-    pairs = torch.as_tensor(overlap["shared"] + overlap.get("specials", []), dtype=torch.int64).reshape(-1, 2)
-    shared[pairs[:, 0]] = True
-    todo = torch.nonzero(~shared).squeeze(1)
+    """Common transfer signature. Only rows that are neither shared nor special are drawn (the
+    caller copies the others)."""
+    from .combine import uncopied
+
+    todo = uncopied(overlap)
     out = []
     for j, old in enumerate((old_in, old_out)):
         if old is None:
             out.append(None)
             continue
-        rows = old.detach().mean(0, keepdim=True).repeat(n, 1)
+        rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
         rows[todo] = sample_like(old, len(todo), distribution, seed + j)
         out.append(rows)
     return tuple(out)

@@ -45,7 +45,10 @@ def _word_tokenizer(n: int, prefix: str):
 
 def wechsel_reference(old: torch.Tensor, source_vectors: np.ndarray, target_vectors: np.ndarray, k: int,
                       temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """wechsel's create_target_embeddings on our aligned vectors: (rows, ids of tokens it matched)."""
+    """wechsel's create_target_embeddings on our aligned vectors: (rows, ids of tokens it matched).
+
+    Unlike langadapt, the reference recomputes tokens that both vocabularies share too; compare
+    the others."""
     from wechsel import create_target_embeddings
 
     rows, _, _ = create_target_embeddings(source_vectors, target_vectors, _word_tokenizer(len(source_vectors), "s"),

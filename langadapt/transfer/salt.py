@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from .combine import uncopied
 from .let import per_matrix, plm_rows, shared_rows
 
 
@@ -46,6 +47,7 @@ def init(old_in, old_out, overlap, aux=None, k: int = 64, ridge: float = 1e-6, *
     """
     new_ids, old_ids = shared_rows(overlap)
     P_in = plm_rows(aux, "in")
-    idx = neighbours(P_in, P_in[new_ids], k)
-    return per_matrix(old_in, old_out, aux,
-                      lambda P, old: local_regression(P, P[new_ids], old[old_ids], idx, ridge))
+    todo = uncopied(overlap)
+    idx = neighbours(P_in[todo], P_in[new_ids], k)
+    return per_matrix(old_in, old_out, aux, overlap,
+                      lambda P, todo, old: local_regression(P[todo], P[new_ids], old[old_ids], idx, ridge))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
-from .combine import cosine_topk, mix_rows
+from .combine import cosine_topk, mix_rows, uncopied
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 10, temperature: float = 0.1, seed: int = 0, **_):
@@ -21,7 +21,8 @@ def init(old_in, old_out, overlap, aux=None, k: int = 10, temperature: float = 0
     if src.shape[0] != old_in.shape[0]:
         raise LangadaptError(f"wechsel: {src.shape[0]} source token vectors for a {old_in.shape[0]}-row model")
     src_ok = torch.nonzero(src.abs().sum(1) > 0).squeeze(1)
-    query = torch.nonzero(tgt.abs().sum(1) > 0).squeeze(1)
+    todo = uncopied(overlap)
+    query = todo[tgt[todo].abs().sum(1) > 0]
     sims, idx = cosine_topk(tgt[query], src[src_ok], k)
     w = torch.softmax(sims.to(torch.float64) / temperature, dim=1)
-    return mix_rows(old_in, old_out, tgt.shape[0], query, w, idx, src_ok, seed)
+    return mix_rows(old_in, old_out, overlap, query, w, idx, src_ok, seed)
