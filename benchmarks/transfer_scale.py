@@ -81,6 +81,18 @@ def against_reference(n: int, d: int) -> None:
     print(f"{'wechsel':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.0f}x{cos:>10.4f}", flush=True)
 
 
+def at_scale(n: int, d: int, plm_dim: int, methods: list[str]) -> None:
+    old_in, old_out, overlap, aux = synthetic(n, d, plm_dim)
+    print(f"{n} tokens x {d} dims (input + output), {n // 2} shared, PLM dim {plm_dim}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'method':<10}{'seconds':>10}")
+    for m in methods:
+        (new_in, new_out), dt = timed(lambda: ours(m, old_in, old_out, overlap, aux))
+        assert new_in.shape == (n, d) and torch.isfinite(new_in).all()
+        print(f"{m:<10}{dt:>10.1f}", flush=True)
+        del new_in, new_out
+
+
 def main() -> None:
     from langadapt.transfer import METHODS
 
@@ -92,19 +104,9 @@ def main() -> None:
     ap.add_argument("--reference-vocab", type=int, default=32_000,
                     help="size for the comparison with deepfocus/wechsel (their similarity matrices are dense); 0: skip")
     args = ap.parse_args()
-    n, d = args.vocab, args.dim
-    old_in, old_out, overlap, aux = synthetic(n, d, args.plm_dim)
-    print(f"{n} tokens x {d} dims (input + output), {n // 2} shared, PLM dim {args.plm_dim}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"{'method':<10}{'seconds':>10}")
-    for m in args.methods:
-        (new_in, new_out), dt = timed(lambda: ours(m, old_in, old_out, overlap, aux))
-        assert new_in.shape == (n, d) and torch.isfinite(new_in).all()
-        print(f"{m:<10}{dt:>10.1f}", flush=True)
-        del new_in, new_out
-    del old_in, old_out, aux
+    at_scale(args.vocab, args.dim, args.plm_dim, args.methods)
     if args.reference_vocab:
-        against_reference(args.reference_vocab, d)
+        against_reference(args.reference_vocab, args.dim)
 
 
 if __name__ == "__main__":

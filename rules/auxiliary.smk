@@ -89,7 +89,13 @@ if PLM["kind"] == "bootstrap":
         params:
             arch={
                 k: PLM[k]
-                for k in ("hidden_size", "layers", "heads", "intermediate_size", "max_len")
+                for k in (
+                    "hidden_size",
+                    "layers",
+                    "heads",
+                    "intermediate_size",
+                    "max_len",
+                )
             },
             train=PLM["train"],
             seed=config["seed"],

@@ -58,3 +58,29 @@ def source_inputs(wildcards):
     src = SOURCES[wildcards.source]
     pkgs = src.get("packages", []) if src["kind"] == "deb" else []
     return [f"{R}/corpus/debs/{p}" for p in pkgs]
+
+
+TRANSFER_LIB = {
+    "focus": ["combine", "random"],
+    "wechsel": ["combine", "random"],
+    "salt": ["let"],
+}
+
+
+def transfer_inputs(wildcards):
+    """The base model, new tokenizer and overlap, plus what this method needs (vectors or the PLM)."""
+    m = wildcards.init
+    mods = ["transfer/__init__", f"transfer/{m}"] + [
+        f"transfer/{d}" for d in TRANSFER_LIB.get(m, [])
+    ]
+    inputs = {
+        "base": f"{R}/models/source/base",
+        "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
+        "overlap": f"{R}/overlap/{wildcards.vocab}.json",
+        "lib": lib("models", "overlap", "static_vectors", *mods),
+    }
+    if m in ("focus", "wechsel"):
+        inputs["vectors"] = f"{R}/aux/{m}/{wildcards.vocab}.npz"
+    if m in ("let", "salt"):
+        inputs["plm"] = f"{R}/models/plm"
+    return inputs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .combine import uncopied
+from .combine import uncopied, weighted_rows
 from .let import per_matrix, plm_rows, shared_rows
 
 
@@ -23,31 +23,37 @@ def neighbours(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 409
     return torch.cat([(qn[i:i + batch] @ kn.T).topk(k, dim=1).indices for i in range(0, len(qn), batch)])
 
 
-def local_regression(query: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, idx: torch.Tensor, ridge: float,
-                     batch: int = 512) -> torch.Tensor:
-    """Row b: query[b] mapped by the ridge regression fitted on (X[idx[b]], Y[idx[b]])."""
-    out = torch.empty((len(query), Y.shape[1]), dtype=torch.float64)
-    Xd, Yd, Qd = X.to(torch.float64), Y.to(torch.float64), query.to(torch.float64)
+def local_weights(query: torch.Tensor, X: torch.Tensor, idx: torch.Tensor, ridge: float,
+                  batch: int = 1024) -> torch.Tensor:
+    """alpha[b] = (X_b X_bᵀ + λ_b I)⁻¹ X_b q_b with X_b = X[idx[b]], in float64: the dual form of a
+    ridge regression on the k neighbours, so that q_b · W_b = alpha[b] · Y[idx[b]] for any targets Y."""
+    alpha = torch.empty(idx.shape, dtype=torch.float64)
+    Xd, Qd = X.to(torch.float64), query.to(torch.float64)
     for i in range(0, len(query), batch):
-        nb = idx[i:i + batch]
-        xb = Xd[nb]                                       # B × k × d_p
+        xb = Xd[idx[i:i + batch]]                         # B × k × d_p
         gram = xb @ xb.transpose(1, 2)                    # B × k × k
         scale = gram.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)
         gram.diagonal(dim1=1, dim2=2).add_((ridge * scale)[:, None])
         rhs = xb @ Qd[i:i + batch, :, None]               # B × k × 1
-        alpha = torch.linalg.solve(gram, rhs)             # B × k × 1
-        out[i:i + batch] = (alpha.transpose(1, 2) @ Yd[nb]).squeeze(1)
-    return out
+        alpha[i:i + batch] = torch.linalg.solve(gram, rhs).squeeze(2)
+    return alpha
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 64, ridge: float = 1e-6, **_):
     """Common transfer signature: (input rows, output rows or None) for the PLM's vocabulary.
 
-    `ridge` is relative to the mean squared norm of the neighbours, so it is scale-free.
+    `ridge` is relative to the mean squared norm of the neighbours, so it is scale-free. The
+    regression weights depend on the PLM rows only, so a tied PLM solves them once for both matrices.
     """
     new_ids, old_ids = shared_rows(overlap)
     P_in = plm_rows(aux, "in")
     todo = uncopied(overlap)
     idx = neighbours(P_in[todo], P_in[new_ids], k)
-    return per_matrix(old_in, old_out, aux, overlap,
-                      lambda P, todo, old: local_regression(P[todo], P[new_ids], old[old_ids], idx, ridge))
+    solved = {}
+
+    def fit(P, todo, old):
+        if id(P) not in solved:
+            solved[id(P)] = local_weights(P[todo], P[new_ids], idx, ridge)
+        return weighted_rows(solved[id(P)], old_ids[idx], old)
+
+    return per_matrix(old_in, old_out, aux, overlap, fit)
