@@ -80,6 +80,10 @@ def transfer_plan(config: dict) -> dict[str, list[str]]:
                                  f"'{plm_vocab}' only, not '{other[0]}'; list them under transfer.compare")
         if plm["kind"] == "hf" and not plm["hub_id"]:
             raise LangadaptError("config key 'transfer.plm.hub_id': kind hf needs the PLM's hub id")
+    for v, spec in config["tokenizer"]["variants"].items():
+        if spec["kind"] == "plm" and (plm["kind"] != "hf" or plm_vocab != v):
+            raise LangadaptError(f"config key 'tokenizer.variants.{v}.kind': 'plm' takes the tokenizer of an hf PLM "
+                                 f"(transfer.plm.kind: hf, transfer.plm.vocab: {v})")
     wechsel_used = any("wechsel" in ms for ms in plan.values())
     if wechsel_used and t["wechsel"]["corpus"] == "parallel" and not config["corpus"]["parallel"]["enabled"]:
         raise LangadaptError("config key 'transfer.wechsel.corpus': 'parallel' needs corpus.parallel.enabled")

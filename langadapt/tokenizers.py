@@ -159,9 +159,11 @@ MERGED_KINDS = ("extended", "optimized")
 def check_variant(name: str, variant: dict, source_tok=None) -> None:
     """Refuse a variant that cannot be built, naming it and the key, before any training."""
     kind = variant.get("kind")
-    if kind not in SENTENCEPIECE_KINDS + MERGED_KINDS:
+    if kind not in SENTENCEPIECE_KINDS + MERGED_KINDS + ("plm",):
         raise LangadaptError(f"tokenizer variant '{name}': key 'kind' is '{kind}'; choose from "
-                             f"{', '.join(SENTENCEPIECE_KINDS + MERGED_KINDS)}")
+                             f"{', '.join(SENTENCEPIECE_KINDS + MERGED_KINDS + ('plm',))}")
+    if kind == "plm":
+        return
     size_key = "size" if kind in SENTENCEPIECE_KINDS else "donor_size"
     if not isinstance(variant.get(size_key), int) or variant[size_key] < 1:
         raise LangadaptError(f"tokenizer variant '{name}': key '{size_key}' must be a positive integer, "
@@ -191,12 +193,13 @@ def vocabulary_stats(source_tok, tok, id_map=None) -> dict:
 
 def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_tokenizer, out_dir, *, variant: dict,
                     source_share: float, byte_fallback: bool, character_coverage: float, input_sentence_size: int,
-                    threads: int, name: str = "") -> dict:
+                    threads: int, name: str = "", plm_dir=None) -> dict:
     """Train a vocabulary variant, write it as a HF tokenizer directory, and measure it.
 
     bpe/unigram: a SentencePiece model of `size` exported as is (spm.model kept beside it).
     extended/optimized: a donor SentencePiece BPE of `donor_size` merged into the source
     tokenizer (donor.model and the old->new id_map.json kept beside it).
+    plm: the target-language PLM's own tokenizer, as the LET paper's new vocabulary.
     """
     import shutil
     import time
@@ -207,6 +210,8 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
     source_tok = load_tokenizer(source_tokenizer)
     check_variant(name, variant, source_tok)
     kind = variant["kind"]
+    if kind == "plm":
+        return _adopt_tokenizer(plm_dir, source_tok, heldout, out_dir, variant, name)
     merged = kind in MERGED_KINDS
     size = variant["donor_size"] if merged else variant["size"]
     target_docs = read_lines(target_train)
@@ -246,6 +251,28 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
             "source_heldout": {lang: tokenization_metrics(source_tok, docs) for lang, docs in held.items()},
             "training": {"bytes": train_bytes, "seconds": seconds, "mb_per_s": train_bytes / 1e6 / max(seconds, 1e-9),
                          **info},
+        }
+        write_json(tmp / "stats.json", stats)
+    return stats
+
+
+def _adopt_tokenizer(plm_dir, source_tok, heldout: dict[str, str], out_dir, variant: dict, name: str) -> dict:
+    """The `plm` kind: the PLM's tokenizer becomes the variant, measured like the trained ones."""
+    from .common import atomic_dir, read_lines, write_json
+    from .models import load_tokenizer
+
+    if plm_dir is None:
+        raise LangadaptError(f"tokenizer variant '{name}': kind 'plm' needs the PLM (transfer.plm)")
+    hf = load_tokenizer(plm_dir)
+    with atomic_dir(out_dir) as tmp:
+        hf.save_pretrained(tmp)
+        held = {lang: read_lines(p) for lang, p in sorted(heldout.items())}
+        stats = {
+            "variant": name, **variant, "size": len(hf),
+            "vocabulary": vocabulary_stats(source_tok, hf),
+            "heldout": {lang: tokenization_metrics(hf, docs) for lang, docs in held.items()},
+            "source_heldout": {lang: tokenization_metrics(source_tok, docs) for lang, docs in held.items()},
+            "training": {"bytes": 0, "seconds": 0.0, "mb_per_s": None, "from": str(plm_dir)},
         }
         write_json(tmp / "stats.json", stats)
     return stats

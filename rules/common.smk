@@ -84,3 +84,9 @@ def transfer_inputs(wildcards):
     if m in ("let", "salt"):
         inputs["plm"] = f"{R}/models/plm"
     return inputs
+
+
+def tokenizer_inputs(wildcards):
+    """The hf PLM, for a variant of kind plm (its tokenizer becomes the variant)."""
+    kind = config["tokenizer"]["variants"][wildcards.vocab]["kind"]
+    return {"plm": f"{R}/models/plm"} if kind == "plm" else {}

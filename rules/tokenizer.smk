@@ -1,5 +1,6 @@
 rule tokenizer:
     input:
+        unpack(tokenizer_inputs),
         target=f"{R}/corpus/{TARGET}/train.txt",
         source=f"{R}/corpus/{SOURCE}/train.txt",
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),

@@ -16,4 +16,5 @@ with stage(snakemake.log[0], snakemake.threads):
         input_sentence_size=p.input_sentence_size,
         threads=snakemake.threads,
         name=snakemake.wildcards.vocab,
+        plm_dir=snakemake.input.get("plm"),
     )

@@ -75,3 +75,15 @@ def test_transfer_plan_adds_the_comparison_on_one_vocabulary():
 def test_bad_transfer_plan_names_the_key(transfer, message):
     with pytest.raises(LangadaptError, match=message.replace("(", r"\(")):
         plan(**transfer)
+
+
+def test_plm_tokenizer_kind_needs_an_hf_plm_on_that_variant():
+    from langadapt.config import transfer_plan
+
+    cfg = load("configs/smoke.yaml")
+    cfg["tokenizer"]["variants"]["rugpt"] = {"kind": "plm"}
+    with pytest.raises(LangadaptError, match="'tokenizer.variants.rugpt.kind': 'plm' takes the tokenizer of an hf PLM"):
+        transfer_plan(validate_config(cfg, SCHEMA))
+    cfg["transfer"] = {"methods": ["mean"], "compare": {"vocab": "rugpt", "methods": ["let"]},
+                       "plm": {"kind": "hf", "hub_id": "org/ru-plm"}}
+    assert transfer_plan(validate_config(cfg, SCHEMA))["rugpt"] == ["mean", "let"]

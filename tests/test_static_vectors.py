@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from langadapt.errors import LangadaptError
-from langadapt.static_vectors import focus_vectors, procrustes, read_dictionary, read_mueller
+from langadapt.static_vectors import alignment_precision, focus_vectors, procrustes, read_dictionary, read_mueller
 
 MUELLER = """00databaseinfo
    header line
@@ -48,6 +48,18 @@ def test_procrustes_recovers_a_planted_rotation():
     q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
     X = rng.normal(size=(200, 16))
     np.testing.assert_allclose(procrustes(X, X @ q), q, atol=1e-10)
+
+
+def test_alignment_precision_is_measured_on_held_out_pairs():
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    X = rng.normal(size=(300, 16))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)  # unit rows, as wechsel_vectors passes them
+    words = [f"w{i}" for i in range(300)]
+    exact = alignment_precision(X, X @ q.T, words, seed=0)  # target = source rotated: perfectly alignable
+    assert exact == {"heldout_pairs": 60, "heldout_p_at_1": 1.0, "heldout_p_at_10": 1.0}
+    noise = alignment_precision(X, rng.normal(size=(300, 16)), words, seed=0)  # unrelated spaces
+    assert noise["heldout_p_at_1"] < 0.1
 
 
 def test_focus_vectors_cover_frequent_tokens(spm_tok, ru_docs):

@@ -50,3 +50,20 @@ def test_tokenizer_mix_byte_share(ru_docs, en_docs):
     assert mix[: len(ru_docs)] == ru_docs
     assert 0.18 < en / total <= 0.2
     assert tokenizer_mix(ru_docs, en_docs, 0.0) == ru_docs
+
+
+def test_plm_kind_adopts_the_plm_tokenizer(tmp_path, byte_level_tok, spm_tok, ru_docs, en_docs):
+    from langadapt.common import write_lines
+    from langadapt.models import load_tokenizer
+    from langadapt.tokenizers import build_tokenizer
+
+    byte_level_tok.save_pretrained(tmp_path / "source")
+    spm_tok.save_pretrained(tmp_path / "plm")
+    write_lines(tmp_path / "ru.txt", ru_docs[:50])
+    write_lines(tmp_path / "en.txt", en_docs[:50])
+    stats = build_tokenizer(tmp_path / "ru.txt", tmp_path / "en.txt", {"ru": tmp_path / "ru.txt"}, tmp_path / "source",
+                            tmp_path / "out", variant={"kind": "plm"}, source_share=0.2, byte_fallback=False,
+                            character_coverage=1.0, input_sentence_size=0, threads=1, name="rugpt",
+                            plm_dir=tmp_path / "plm")
+    assert load_tokenizer(tmp_path / "out").get_vocab() == spm_tok.get_vocab()
+    assert stats["size"] == len(spm_tok) and stats["heldout"]["ru"]["roundtrip"] == 1.0

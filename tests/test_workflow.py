@@ -224,7 +224,10 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     cfg["results_dir"] = str(tmp_path / "results")
     cfg["models"] = {"kind": "hf", "hf": {"base": "meta-llama/Meta-Llama-3-8B",
                                           "instruct": "meta-llama/Meta-Llama-3-8B-Instruct"}}
-    cfg["transfer"]["plm"] = {"kind": "hf", "hub_id": "ai-forever/rugpt3small_based_on_gpt2"}
+    # the LET paper's setup: the Russian PLM's own tokenizer is the new vocabulary
+    cfg["tokenizer"]["variants"]["rugpt"] = {"kind": "plm"}
+    cfg["transfer"]["compare"] = {"vocab": "rugpt", "methods": INITS}
+    cfg["transfer"]["plm"] = {"kind": "hf", "hub_id": "ai-forever/rugpt3small_based_on_gpt2", "vocab": "rugpt"}
     cfg["transfer"]["wechsel"] = {"dictionary_path": str(tmp_path / "en-ru.tsv")}
     (tmp_path / "en-ru.tsv").write_text("cat\tкошка\n", encoding="utf-8")
     cfg["corpus"]["sources"] = {
@@ -238,4 +241,5 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
     assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
-    assert counts["evaluate"] == 2 + 3 * len(smoke_pairs()) and counts["report"] == 1 and counts["tokenizer"] == 2
+    assert counts["evaluate"] == 2 + 3 * (2 + len(INITS)) and counts["report"] == 1 and counts["tokenizer"] == 3
+    assert counts["transfer"] == 2 + len(INITS)
