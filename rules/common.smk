@@ -1,6 +1,6 @@
 import sys
 
-from langadapt.config import transfer_plan, validate_config
+from langadapt.config import METHOD_INPUTS, transfer_plan, validate_config
 from langadapt.errors import LangadaptError
 
 try:
@@ -77,11 +77,12 @@ def transfer_inputs(wildcards):
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("models", "overlap", "static_vectors", *mods),
+        "lib": lib("config", "models", "overlap", "static_vectors", *mods),
     }
-    if m in ("focus", "wechsel"):
+    need = METHOD_INPUTS.get(m)
+    if need == "vectors":
         inputs["vectors"] = f"{R}/aux/{m}/{wildcards.vocab}.npz"
-    if m in ("let", "salt"):
+    elif need == "plm":
         inputs["plm"] = f"{R}/models/plm"
     return inputs
 

@@ -14,6 +14,7 @@ import logging
 import numpy as np
 import torch
 
+from ..config import METHOD_INPUTS
 from ..errors import LangadaptError
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,6 @@ def set_embeddings(model, tokenizer, new_in: torch.Tensor, new_out: torch.Tensor
             setattr(model.generation_config, f"{role}_token_id", tid)
 
 
-NEEDS = {"focus": "vectors", "wechsel": "vectors", "let": "plm", "salt": "plm"}
-
-
 def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:
     """The PLM's input/output rows, indexed by the new vocabulary's ids.
 
@@ -110,7 +108,7 @@ def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str
     ov = load_overlap(overlap_json)
     if ov["new_size"] != len(tok):
         raise LangadaptError(f"overlap {overlap_json} is for {ov['new_size']} tokens but {tokenizer_dir} has {len(tok)}")
-    need = NEEDS.get(method)
+    need = METHOD_INPUTS.get(method)
     if need and {"vectors": vectors, "plm": plm}[need] is None:
         raise LangadaptError(f"transfer method '{method}' needs its {need} input")
     if need == "plm" and not ov["shared"]:
