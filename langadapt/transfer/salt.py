@@ -24,11 +24,13 @@ def neighbours(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 409
 
 
 def local_weights(query: torch.Tensor, X: torch.Tensor, idx: torch.Tensor, ridge: float,
-                  batch: int = 1024) -> torch.Tensor:
+                  budget: int = 1 << 25) -> torch.Tensor:
     """alpha[b] = (X_b X_bᵀ + λ_b I)⁻¹ X_b q_b with X_b = X[idx[b]], in float64: the dual form of a
     ridge regression on the k neighbours, so that q_b · W_b = alpha[b] · Y[idx[b]] for any targets Y."""
     alpha = torch.empty(idx.shape, dtype=torch.float64)
     Xd, Qd = X.to(torch.float64), query.to(torch.float64)
+    k = idx.shape[1]
+    batch = max(1, budget // (k * (k + X.shape[1])))  # neighbours and gram of a batch: ~256 MB of float64
     for i in range(0, len(query), batch):
         xb = Xd[idx[i:i + batch]]                         # B × k × d_p
         gram = xb @ xb.transpose(1, 2)                    # B × k × k
@@ -39,7 +41,7 @@ def local_weights(query: torch.Tensor, X: torch.Tensor, idx: torch.Tensor, ridge
     return alpha
 
 
-def init(old_in, old_out, overlap, aux=None, k: int = 64, ridge: float = 1e-6, **_):
+def init(old_in, old_out, overlap, aux=None, k: int = 64, ridge: float = 1.0, **_):
     """Common transfer signature: (input rows, output rows or None) for the PLM's vocabulary.
 
     `ridge` is relative to the mean squared norm of the neighbours, so it is scale-free. The
