@@ -71,14 +71,14 @@ def against_reference(n: int, d: int) -> None:
     (new, _), t_ours = timed(lambda: ours("focus", old, None, overlap, aux))
     (ref, ids), t_ref = timed(lambda: focus_reference(old, overlap, aux["focus"]))
     cos = rowwise_cosine(new[ids], ref[ids]).min()
-    print(f"{'focus':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.0f}x{cos:>10.4f}", flush=True)
+    print(f"{'focus':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.1f}x{cos:>10.4f}", flush=True)
     from langadapt.transfer import get_method
 
     (new, _), t_ours = timed(lambda: get_method("wechsel")(old, None, overlap, aux))
     (ref, ids), t_ref = timed(lambda: wechsel_reference(old, aux["source"], aux["target"], 10, 0.1))
     ids = ids[ids >= n // 2]  # shared tokens: copied here, recomputed by the reference
     cos = rowwise_cosine(new[ids], ref[ids]).min()
-    print(f"{'wechsel':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.0f}x{cos:>10.4f}", flush=True)
+    print(f"{'wechsel':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.1f}x{cos:>10.4f}", flush=True)
 
 
 def at_scale(n: int, d: int, plm_dim: int, methods: list[str]) -> None:

@@ -80,7 +80,8 @@ def mix_rows(old_in, old_out, overlap: dict, query, weights, idx, key_rows, seed
             out.append(None)
             continue
         rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
-        rows[rest] = sample_like(old, len(rest), "normal_diag", seed + j)
+        if len(rest):
+            rows[rest] = sample_like(old, len(rest), "normal_diag", seed + j)
         rows[query] = weighted_rows(weights, key_rows[idx], old).to(old.dtype)
         out.append(rows)
     return tuple(out)
