@@ -79,8 +79,8 @@ def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:
 
     plm_tok = load_tokenizer(plm_dir, trust_remote_code=trust_remote_code)
     mine, theirs = tokenizer.get_vocab(), plm_tok.get_vocab()
-    differ = sum(theirs.get(t) != i for t, i in mine.items())
-    if differ:
+    if not mine.items() <= theirs.items():  # every token at the same id (set ops on dict views, no loop)
+        differ = len(mine.items() - theirs.items())
         raise LangadaptError(f"PLM {plm_dir}: its tokenizer does not match the vocabulary variant "
                              f"({differ} of {len(mine)} tokens missing or at other ids)")
     model = load_model(plm_dir, trust_remote_code=trust_remote_code)

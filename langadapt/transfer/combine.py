@@ -66,22 +66,33 @@ def weighted_rows(weights: torch.Tensor, idx: torch.Tensor, rows: torch.Tensor) 
         return a @ rows.detach().to(dtype)
 
 
-def mix_rows(old_in, old_out, overlap: dict, query, weights, idx, key_rows, seed: int):
-    """For each matrix: rows `query` = weighted sums of old rows `key_rows[idx]`; the other
-    uncopied rows (tokens without an auxiliary vector) drawn from the old rows' per-dimension
-    normal; shared and special rows left zero for the caller to copy."""
-    from .random import sample_like
-
-    todo = uncopied(overlap)
-    rest = todo[~torch.isin(todo, query)]
+def new_rows(old_in, old_out, overlap: dict, fill):
+    """For each matrix (input, output or None): zeros of the new vocabulary's size, with
+    `fill(j, old, rows)` writing the uncopied rows; shared and special rows stay zero for the
+    caller to copy."""
     out = []
     for j, old in enumerate((old_in, old_out)):
         if old is None:
             out.append(None)
             continue
         rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
+        fill(j, old, rows)
+        out.append(rows)
+    return tuple(out)
+
+
+def mix_rows(old_in, old_out, overlap: dict, query, weights, idx, key_rows, seed: int):
+    """For each matrix: rows `query` = weighted sums of old rows `key_rows[idx]`; the other
+    uncopied rows (tokens without an auxiliary vector) drawn from the old rows' per-dimension
+    normal."""
+    from .random import sample_like
+
+    todo = uncopied(overlap)
+    rest = todo[~torch.isin(todo, query)]
+
+    def fill(j, old, rows):
         if len(rest):
             rows[rest] = sample_like(old, len(rest), "normal_diag", seed + j)
         rows[query] = weighted_rows(weights, key_rows[idx], old).to(old.dtype)
-        out.append(rows)
-    return tuple(out)
+
+    return new_rows(old_in, old_out, overlap, fill)

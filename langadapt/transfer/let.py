@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import LangadaptError
-from .combine import uncopied
+from .combine import new_rows, uncopied
 
 
 def shared_rows(overlap: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,18 +52,13 @@ def plm_rows(aux: dict | None, which: str) -> torch.Tensor:
 
 
 def per_matrix(old_in, old_out, aux, overlap, fn):
-    """For each matrix: rows of the uncopied new tokens = fn(PLM rows, rows of `todo` ids, old rows);
-    the other rows stay zero until the caller copies them."""
+    """For each matrix: rows of the uncopied new tokens = fn(PLM rows, their ids, old rows)."""
     todo = uncopied(overlap)
-    out = []
-    for which, old in (("in", old_in), ("out", old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
-        rows[todo] = fn(plm_rows(aux, which), todo, old).to(old.dtype)
-        out.append(rows)
-    return tuple(out)
+
+    def fill(j, old, rows):
+        rows[todo] = fn(plm_rows(aux, ("in", "out")[j]), todo, old).to(old.dtype)
+
+    return new_rows(old_in, old_out, overlap, fill)
 
 
 def init(old_in, old_out, overlap, aux=None, ridge: float = 0.0, **_):

@@ -36,15 +36,11 @@ def lower_times(L: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 def init(old_in, old_out, overlap, aux=None, distribution: str = "normal", seed: int = 0, **_):
     """Common transfer signature. Only rows that are neither shared nor special are drawn (the
     caller copies the others)."""
-    from .combine import uncopied
+    from .combine import new_rows, uncopied
 
     todo = uncopied(overlap)
-    out = []
-    for j, old in enumerate((old_in, old_out)):
-        if old is None:
-            out.append(None)
-            continue
-        rows = torch.zeros((overlap["new_size"], old.shape[1]), dtype=old.dtype)
+
+    def fill(j, old, rows):
         rows[todo] = sample_like(old, len(todo), distribution, seed + j)
-        out.append(rows)
-    return tuple(out)
+
+    return new_rows(old_in, old_out, overlap, fill)
