@@ -31,6 +31,7 @@ include: "rules/auxiliary.smk"
 include: "rules/transfer.smk"
 include: "rules/pretrain.smk"
 include: "rules/lep.smk"
+include: "rules/tune.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

@@ -11,6 +11,7 @@ import logging
 import random
 
 from .errors import LangadaptError
+from .instructions import instruction_conversations
 
 log = logging.getLogger(__name__)
 
@@ -84,31 +85,6 @@ def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediat
         tie_word_embeddings=tie_word_embeddings,
     )
     return LlamaForCausalLM(config)
-
-
-def instruction_conversations(docs: list[str], n: int, seed: int, max_chars: int = 240) -> list[list[dict]]:
-    """Templated English instructions over corpus text: copy, continue, first/last word."""
-    rng = random.Random(seed)
-    pool = [d[:max_chars].rsplit(" ", 1)[0] if len(d) > max_chars else d for d in docs]
-    pool = [d for d in pool if len(d.split()) >= 4]
-    if not pool:
-        raise LangadaptError("models.bootstrap.instruct: no English documents with 4+ words for instructions")
-    out = []
-    for _ in range(n):
-        text = rng.choice(pool)
-        words = text.split()
-        kind = rng.randrange(4)
-        if kind == 0:
-            prompt, reply = f"Repeat the following text exactly.\n\n{text}", text
-        elif kind == 1:
-            cut = max(1, len(words) // 2)
-            prompt, reply = f"Continue the text.\n\n{' '.join(words[:cut])}", " ".join(words[cut:])
-        elif kind == 2:
-            prompt, reply = f"What is the first word of this text?\n\n{text}", words[0]
-        else:
-            prompt, reply = f"What is the last word of this text?\n\n{text}", words[-1]
-        out.append([{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}])
-    return out
 
 
 # ---------------------------------------------------------------- stage entry points

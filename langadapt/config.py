@@ -91,3 +91,19 @@ def transfer_plan(config: dict) -> dict[str, list[str]]:
         raise LangadaptError("config key 'transfer.wechsel.corpus': 'parallel' needs corpus.parallel.enabled")
     plm["vocab"] = plm_vocab
     return plan
+
+
+def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], list[tuple]]:
+    """(vocab, init, prop) triples to propagate, and those calibrate/sft start from: every
+    `lep.methods` for the `transfer.methods` models (LEP Table 3), `lep.compare` for the extra
+    initializations of `transfer.compare`; `lep.tune` of the former are tuned (Table 4)."""
+    lep = config["lep"]
+    if lep["tune"] not in lep["methods"]:
+        raise LangadaptError(f"config key 'lep.tune': '{lep['tune']}' is not among lep.methods "
+                             f"({', '.join(lep['methods'])})")
+    main = set(config["transfer"]["methods"])
+    props = [(v, i, p) for v, inits in plan.items() for i in inits
+             for p in (lep["methods"] if i in main else [lep["compare"]])]
+    tuning = config["calibrate"]["enabled"] or config["sft"]["enabled"]
+    tuned = [(v, i, lep["tune"]) for v, inits in plan.items() for i in inits if i in main] if tuning else []
+    return props, tuned

@@ -15,87 +15,200 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "tasks"
 
 
+# task kinds: bits per byte and multiple choice for every model, copy (through the chat
+# template) for instruct models only
+KINDS = ("bpb", "mc", "copy")
+COPY_INSTRUCTION = "Repeat the following text exactly."
+
+
+def task_name(kind: str, lang: str) -> str:
+    return f"langadapt_{kind}_{lang}"
+
+
 def bpb_task_name(lang: str) -> str:
-    return f"langadapt_bpb_{lang}"
+    return task_name("bpb", lang)
 
 
-def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES) -> list[str]:
-    """lm-eval task YAMLs (and their JSONL data) for each language's held-out text."""
+def task_kind(name: str) -> str:
+    return name.split("_")[1]
+
+
+def lcs_length(a: str, b: str) -> int:
+    """Length of the longest common subsequence, bit-parallel (Allison–Dix): one big-integer
+    step per character of `b` instead of a |a|×|b| table."""
+    masks: dict[str, int] = {}
+    for i, c in enumerate(a):
+        masks[c] = masks.get(c, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for c in b:
+        u = v & masks.get(c, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - v.bit_count()
+
+
+def copy_scores(reference: str, output: str) -> dict:
+    """DaruCopy's scores: exact copy, output/reference length, LCS / reference length."""
+    ref, out = reference.strip(), output.strip()
+    return {"exact_match": float(out == ref), "length_ratio": len(out) / max(len(ref), 1),
+            "lcs_ratio": lcs_length(ref, out) / max(len(ref), 1)}
+
+
+def _trim(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0]
+
+
+def copy_docs(docs: list[str], n: int, max_chars: int, instruction: str) -> list[dict]:
+    texts = [t for t in (_trim(d, max_chars) for d in docs) if len(t.split()) >= 4][:n]
+    return [{"prompt": f"{instruction}\n\n{t}", "text": t} for t in texts]
+
+
+def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[dict]:
+    """Passage openings with four continuations: the true one and three from other passages."""
+    import random
+
+    halves = []
+    for d in docs:
+        words = _trim(d, 2 * max_chars).split()
+        if len(words) >= 8:
+            cut = len(words) // 2
+            halves.append((" ".join(words[:cut]), " " + " ".join(words[cut:])))
+    halves = halves[:n]
+    if len(halves) < 4:
+        return []
+    rng = random.Random(seed)
+    out = []
+    for i, (context, true) in enumerate(halves):
+        others = rng.sample([j for j in range(len(halves)) if j != i], 3)
+        choices = [halves[j][1] for j in others]
+        label = rng.randrange(4)
+        choices.insert(label, true)
+        out.append({"context": context, "choices": choices, "label": label})
+    return out
+
+
+def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES, *, mc_docs: int = 100,
+                copy_docs_n: int = 32, copy_chars: int = 160, instruction: str = COPY_INSTRUCTION,
+                source_tokenizer=None, seed: int = 0) -> list[str]:
+    """lm-eval task YAMLs (and their JSONL data) for each language's held-out text: bits per
+    byte, multiple choice and copy. The copy task generates up to 1.25× the longest text's
+    length under `source_tokenizer` (the least efficient one), or 2 tokens per character."""
+    import shutil
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    template = (Path(template_dir) / "bits_per_byte.yaml").read_text()
+    template_dir = Path(template_dir)
+    shutil.copy(template_dir / "copy_metrics.py", out_dir / "copy_metrics.py")
     names = []
     for lang, path in sorted(heldout.items()):
-        docs = read_lines(path)[:max_docs]
+        all_docs = read_lines(path)
+        docs = all_docs[:max_docs]
         if not docs:
             raise LangadaptError(f"evaluate: held-out file {path} is empty")
-        data = (out_dir / f"{lang}.jsonl").resolve()
-        with open(data, "w", encoding="utf-8") as f:
-            for d in docs:
-                f.write(json.dumps({"text": d}, ensure_ascii=False) + "\n")
-        name = bpb_task_name(lang)
-        text = template.replace("TASK", name).replace("DATA_FILE", json.dumps(str(data)))
-        (out_dir / f"{name}.yaml").write_text(text)
-        names.append(name)
+        data = {
+            "bpb": [{"text": d} for d in docs],
+            "mc": choice_docs(all_docs, mc_docs, copy_chars, seed),
+            "copy": copy_docs(all_docs, copy_docs_n, copy_chars, instruction),
+        }
+        for kind, rows in data.items():
+            if not rows:
+                if kind == "bpb" or (kind == "mc" and mc_docs) or (kind == "copy" and copy_docs_n):
+                    raise LangadaptError(f"evaluate: held-out file {path} has no documents long enough for "
+                                         f"the {kind} task")
+                continue
+            name = task_name(kind, lang)
+            file = (out_dir / f"{name}.jsonl").resolve()
+            with open(file, "w", encoding="utf-8") as f:
+                for r in rows:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            text = (template_dir / {"bpb": "bits_per_byte.yaml", "mc": "multiple_choice.yaml",
+                                    "copy": "copy.yaml"}[kind]).read_text()
+            text = text.replace("TASK", name).replace("DATA_FILE", json.dumps(str(file)))
+            if kind == "copy":
+                longest = max(len(r["text"]) for r in rows)
+                if source_tokenizer is not None:
+                    longest = max(len(x) for x in source_tokenizer([r["text"] for r in rows],
+                                                                   add_special_tokens=False)["input_ids"])
+                    longest = int(1.25 * longest) + 4
+                else:
+                    longest *= 2
+                text = text.replace("MAX_GEN_TOKENS", str(longest))
+            (out_dir / f"{name}.yaml").write_text(text)
+            names.append(name)
     return names
 
 
 def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, device: str | None = None,
-                limit: int | None = None, trust_remote_code: bool = False) -> dict:
-    """Run lm-eval's HF backend on a local model directory; return {task: {metric: value}}."""
+                limit: int | None = None, trust_remote_code: bool = False, chat_tasks: list[str] = ()) -> dict:
+    """Run lm-eval's HF backend on a local model directory; return {task: {metric: value}}.
+
+    `chat_tasks` run zero-shot through the model's chat template, on the same loaded model."""
     import torch
     from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    local = {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset(tasks)
+    local = {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset([*tasks, *chat_tasks])
     cfg = json.loads(Path(model_dir, "config.json").read_text())
-    model_args = {
-        "pretrained": str(model_dir),
-        "dtype": "float32" if device == "cpu" else "bfloat16",
-        "device": device,
-        "trust_remote_code": trust_remote_code,
-        "max_length": int(cfg.get("max_position_embeddings", 2048)),
-    }
-    out = simple_evaluate(
-        model="hf",
-        model_args=model_args,
-        tasks=tasks,
-        # indexing lm-eval's thousands of built-in tasks takes ~8 s: only when one is asked for
-        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=not local),
-        batch_size=batch_size,
-        limit=limit,
-        log_samples=False,
-        bootstrap_iters=0,
-    )
+    lm = HFLM(pretrained=str(model_dir), dtype="float32" if device == "cpu" else "bfloat16", device=device,
+              trust_remote_code=trust_remote_code, batch_size=batch_size,
+              max_length=int(cfg.get("max_position_embeddings", 2048)))
+    # indexing lm-eval's thousands of built-in tasks takes ~8 s: only when one is asked for
+    manager = TaskManager(include_path=str(tasks_dir), include_defaults=not local)
     results = {}
-    for task, metrics in out["results"].items():
-        results[task] = {k.split(",")[0]: v for k, v in metrics.items() if isinstance(v, (int, float)) and "stderr" not in k}
+    for names, chat in ((list(tasks), False), (list(chat_tasks), True)):
+        if not names:
+            continue
+        out = simple_evaluate(model=lm, tasks=names, task_manager=manager, limit=limit, log_samples=False,
+                              bootstrap_iters=0, apply_chat_template=chat)
+        for task, metrics in out["results"].items():
+            results[task] = {k.split(",")[0]: v for k, v in metrics.items()
+                             if isinstance(v, (int, float)) and "stderr" not in k}
     return results
 
 
 def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, str], *, batch_size: int,
-                   max_docs: int, limit: int | None = None, trust_remote_code: bool = False) -> dict:
+                   max_docs: int, limit: int | None = None, trust_remote_code: bool = False,
+                   chat_tasks: list[str] = ()) -> dict:
     """lm-eval scores and tokenization metrics of one model directory."""
     from .models import check_model_dir, load_tokenizer
     from .tokenizers import tokenization_metrics
 
     check_model_dir(model_dir)
     tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+    if chat_tasks and not tok.chat_template:
+        raise LangadaptError(f"evaluate: {model_dir} has no chat template for the instruct-model tasks")
+    _check_generation_room(model_dir, tasks_dir, chat_tasks)
     tokenization = {lang: tokenization_metrics(tok, read_lines(p)[:max_docs]) for lang, p in sorted(heldout.items())}
     scores = run_lm_eval(model_dir, tasks_dir, tasks, batch_size=batch_size, limit=limit,
-                         trust_remote_code=trust_remote_code)
+                         trust_remote_code=trust_remote_code, chat_tasks=chat_tasks)
     return {"model_dir": str(model_dir), "vocab_size": len(tok), "lm_eval": scores, "tokenization": tokenization}
 
 
+def _check_generation_room(model_dir, tasks_dir, tasks) -> None:
+    """The copy prompt and its generation must fit the model's context, or lm-eval fails mid-run."""
+    import re
+
+    n_pos = json.loads(Path(model_dir, "config.json").read_text()).get("max_position_embeddings")
+    for name in tasks:
+        m = re.search(r"max_gen_toks: (\d+)", Path(tasks_dir, f"{name}.yaml").read_text())
+        if n_pos and m and 2 * int(m.group(1)) >= n_pos:
+            raise LangadaptError(f"config key 'evaluate.copy.max_chars': copying takes up to {m.group(1)} new tokens "
+                                 f"after a prompt as long, more than {model_dir} holds ({n_pos} positions)")
+
+
 def write_evaluation(model_dir, tasks_dir, heldout: dict[str, str], out_json, *, batch_size: int, max_docs: int,
-                     limit: int | None = None, trust_remote_code: bool = False) -> dict:
+                     limit: int | None = None, trust_remote_code: bool = False, instruct: bool = False) -> dict:
+    """Every task in `tasks_dir` (copy only for an instruct model, through its chat template)."""
     from .common import write_json
 
-    tasks = sorted(p.stem for p in Path(tasks_dir).glob("*.yaml"))
+    names = sorted(p.stem for p in Path(tasks_dir).glob("*.yaml"))
+    chat = [n for n in names if task_kind(n) == "copy"]
+    tasks = [n for n in names if n not in chat]
     result = evaluate_model(model_dir, tasks_dir, tasks, heldout, batch_size=batch_size, max_docs=max_docs,
-                            limit=limit, trust_remote_code=trust_remote_code)
+                            limit=limit, trust_remote_code=trust_remote_code, chat_tasks=chat if instruct else [])
     write_json(out_json, result)
     return result

@@ -1,8 +1,11 @@
 """Learned Embedding Propagation (LEP §2.2): carry CPT-trained embeddings into the instruct model.
 
 The instruct model is viewed as I_base·D·W_inst·U·O_base; propagation keeps W_inst and
-swaps in the adapted embeddings (Swap: D = U = identity). The propagated tokenizer is the
-new tokenizer plus the instruct model's chat tokens, whose rows come from the instruct model.
+puts in I_cpt·D and O_cpt·U. Swap: D = U = identity. Overlap: D, U fitted by least squares
+on the rows of tokens both vocabularies share. Conversion: both base and instruct rows are
+first carried into the new vocabulary by the mean-of-subtokens matrix T, and the map is fitted
+there. The propagated tokenizer is the new tokenizer plus the instruct model's chat tokens,
+whose rows come from the instruct model.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .transfer import set_embeddings
 
 log = logging.getLogger(__name__)
 
-METHODS = ("swap",)
+METHODS = ("swap", "overlap", "conversion")
 
 
 def check_compatible(instruct_model, cpt_model) -> None:
@@ -56,9 +59,43 @@ def propagated_tokenizer(new_tok, instruct_tok):
     return new_tok, pairs
 
 
-def propagate_swap(cpt_in, cpt_out, **_):
-    """Swap: the adapted embeddings as they are."""
-    return cpt_in, cpt_out
+def fit_linear_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The d×d least-squares map with x·P ≈ y, in float64 (as the LEP code: gelsy on CPU)."""
+    x64, y64 = x.detach().cpu().to(torch.float64), y.detach().cpu().to(torch.float64)
+    if x64.shape[0] < x64.shape[1]:
+        log.warning("fitting a %d×%d map on only %d rows: under-determined", x64.shape[1], y64.shape[1], len(x64))
+    return torch.linalg.lstsq(x64, y64, driver="gelsy").solution
+
+
+def _apply(rows: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return (rows.detach().to(torch.float64) @ m).to(rows.dtype)
+
+
+def propagate_swap(cpt, base=None, inst=None, overlap=None):
+    """Swap: the adapted rows as they are."""
+    return cpt
+
+
+def propagate_overlap(cpt, base, inst, overlap):
+    """Overlap: D = lstsq(base[C], inst[C]) over the shared tokens C; rows cpt·D."""
+    old_ids = torch.as_tensor(np.asarray(overlap["shared"], dtype=np.int64).reshape(-1, 2)[:, 1])
+    if len(old_ids) == 0:
+        raise LangadaptError("lep overlap: the vocabularies share no tokens to fit the map on")
+    return _apply(cpt, fit_linear_map(base[old_ids], inst[old_ids]))
+
+
+def propagate_conversion(cpt, base, inst, overlap):
+    """Conversion: P = lstsq(T·base, T·inst) with T the mean-of-subtokens matrix; rows cpt·P."""
+    from .transfer.mean import conversion_matrix
+
+    T = conversion_matrix(overlap["offsets"], overlap["subtokens"], overlap["old_size"]).to(torch.float64)
+    e_src = torch.sparse.mm(T, base.detach().to(torch.float64))
+    e_tgt = torch.sparse.mm(T, inst.detach().to(torch.float64))
+    mapped = torch.from_numpy(np.diff(np.asarray(overlap["offsets"])) > 0)  # rows T leaves empty carry no information
+    return _apply(cpt, fit_linear_map(e_src[mapped], e_tgt[mapped]))
+
+
+PROPAGATE = {"swap": propagate_swap, "overlap": propagate_overlap, "conversion": propagate_conversion}
 
 
 def check_method(method: str) -> None:
@@ -66,23 +103,57 @@ def check_method(method: str) -> None:
         raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(METHODS)}")
 
 
-def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "swap"):
-    """The instruct model with the adapted vocabulary; modifies and returns (model, tokenizer)."""
+def check_vocabularies(base_tok, instruct_tok) -> None:
+    """The instruct model must keep the base model's token ids (it may add chat tokens)."""
+    if not base_tok.get_vocab().items() <= instruct_tok.get_vocab().items():
+        raise LangadaptError("the instruct model's tokenizer does not keep the base model's token ids; "
+                             "LEP needs an instruct model fine-tuned from this base")
+
+
+def check_donor(cpt_tok, variant_tok, cpt_model) -> None:
+    """The adapted model must speak the vocabulary variant it is propagated for."""
+    if cpt_tok.get_vocab() != variant_tok.get_vocab():
+        raise LangadaptError("the adapted model's tokenizer does not match the vocabulary variant it claims")
+    rows = cpt_model.get_input_embeddings().weight.shape[0]
+    if rows < len(cpt_tok):
+        raise LangadaptError(f"the adapted model has {rows} embedding rows for a {len(cpt_tok)}-token tokenizer")
+
+
+def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "swap", base_model=None,
+              overlap=None):
+    """The instruct model with the adapted vocabulary; modifies and returns (model, tokenizer).
+
+    Overlap and conversion need the base model and the overlap of its vocabulary with the new one.
+    Tied instruct embeddings: the input rows only."""
     check_method(method)
     check_compatible(instruct_model, cpt_model)
-    cpt_in, cpt_out = embedding_matrices(cpt_model)
-    inst_in, inst_out = embedding_matrices(instruct_model)
-    new_in, new_out = propagate_swap(cpt_in.detach(), None if cpt_out is None else cpt_out.detach())
+    if method != "swap":
+        if base_model is None or overlap is None:
+            raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
+        check_compatible(instruct_model, base_model)
+    cpt_in, cpt_out = (None if m is None else m.detach() for m in embedding_matrices(cpt_model))
+    inst_in, inst_out = (None if m is None else m.detach() for m in embedding_matrices(instruct_model))
     tied = inst_out is None
+    fn = PROPAGATE[method]
+    if method == "swap":
+        new_in, new_out = cpt_in, (None if tied else cpt_out if cpt_out is not None else cpt_in)
+    else:
+        base_in, base_out = (None if m is None else m.detach() for m in embedding_matrices(base_model))
+        n_old = overlap["old_size"]
+        new_in = fn(cpt_in, base_in[:n_old], inst_in[:n_old], overlap)
+        new_out = None
+        if not tied:
+            base_o = base_in if base_out is None else base_out
+            new_out = fn(cpt_in if cpt_out is None else cpt_out, base_o[:n_old], inst_out[:n_old], overlap)
     tok, carried = propagated_tokenizer(cpt_tok, instruct_tok)
     n = len(tok)
     rows_in = _grow(new_in, n)
-    rows_out = None if tied or new_out is None else _grow(new_out, n)
+    rows_out = None if new_out is None else _grow(new_out, n)
     if carried:
         dst, src = (torch.from_numpy(np.asarray(x, dtype=np.int64)) for x in zip(*carried))
-        rows_in[dst] = inst_in.detach()[src].to(rows_in.dtype)
+        rows_in[dst] = inst_in[src].to(rows_in.dtype)
         if rows_out is not None:
-            rows_out[dst] = inst_out.detach()[src].to(rows_out.dtype)
+            rows_out[dst] = inst_out[src].to(rows_out.dtype)
     set_embeddings(instruct_model, tok, rows_in, rows_out)
     eos = [tok.convert_tokens_to_ids(t) for t in {tok.eos_token} if t]
     instruct_model.generation_config.eos_token_id = eos[0] if len(eos) == 1 else eos
@@ -97,14 +168,26 @@ def _grow(rows: torch.Tensor, n: int) -> torch.Tensor:
     return out
 
 
-def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, trust_remote_code: bool = False) -> None:
+def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_dir=None, base_dir=None,
+                     overlap_json=None, trust_remote_code: bool = False) -> None:
     """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary."""
     from .common import atomic_dir
     from .models import load_model, load_tokenizer, save_model
+    from .overlap import load_overlap
 
     check_method(method)  # before loading any model
+    cpt_tok = load_tokenizer(cpt_dir, trust_remote_code=trust_remote_code)
+    inst_tok = load_tokenizer(instruct_dir, trust_remote_code=trust_remote_code)
+    base = overlap = None
+    if base_dir is not None:
+        check_vocabularies(load_tokenizer(base_dir, trust_remote_code=trust_remote_code), inst_tok)
     inst = load_model(instruct_dir, trust_remote_code=trust_remote_code)
     cpt = load_model(cpt_dir, trust_remote_code=trust_remote_code)
-    model, tok = propagate(inst, load_tokenizer(instruct_dir), cpt, load_tokenizer(cpt_dir), method)
+    if tokenizer_dir is not None:
+        check_donor(cpt_tok, load_tokenizer(tokenizer_dir, trust_remote_code=trust_remote_code), cpt)
+    if method != "swap":
+        base = load_model(base_dir, trust_remote_code=trust_remote_code)
+        overlap = load_overlap(overlap_json)
+    model, tok = propagate(inst, inst_tok, cpt, cpt_tok, method, base_model=base, overlap=overlap)
     with atomic_dir(out_dir) as tmp:
         save_model(model, tok, tmp)

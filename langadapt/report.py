@@ -12,8 +12,18 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+# what each lm-eval task kind contributes to the summary: (metric in lm-eval, column prefix)
+METRICS = {
+    "bpb": [("bits_per_byte", "bpb")],
+    "mc": [("acc", "mc_acc")],
+    "copy": [("exact_match", "copy_em"), ("lcs_ratio", "copy_lcs"), ("length_ratio", "copy_len")],
+}
+STAGES = ("source", "init", "cpt", "lep", "calibrated", "sft")
+
+
 def summary_table(evals: dict[str, str]) -> pd.DataFrame:
-    """One row per model key (e.g. 'cpt/bpe/mean'): bits per byte and chars/token per language."""
+    """One row per model key (e.g. 'cpt/bpe/mean'): per language bits per byte, multiple-choice
+    accuracy, copy scores (instruct models) and characters per token."""
     rows = []
     for key, path in evals.items():
         ev = json.loads(Path(path).read_text())
@@ -21,15 +31,105 @@ def summary_table(evals: dict[str, str]) -> pd.DataFrame:
         row = {"model": key, "stage": parts[0], "vocab": parts[1] if parts[0] != "source" else "source",
                "vocab_size": ev["vocab_size"]}
         for task, m in ev["lm_eval"].items():
-            lang = task.rsplit("_", 1)[-1]
-            row[f"bpb_{lang}"] = m.get("bits_per_byte")
+            _, kind, lang = task.split("_", 2) if task.startswith("langadapt_") else ("", "", task)
+            for metric, col in METRICS.get(kind, []):
+                row[f"{col}_{lang}"] = m.get(metric)
         for lang, m in ev["tokenization"].items():
             row[f"chars_per_token_{lang}"] = m["chars_per_token"]
         rows.append(row)
-    order = {"source": 0, "init": 1, "cpt": 2, "lep": 3}
+    order = {s: k for k, s in enumerate(STAGES)}
     df = pd.DataFrame(rows)
     df["_o"] = df["stage"].map(order).fillna(9)
     return df.sort_values(["_o", "model"]).drop(columns="_o").reset_index(drop=True)
+
+
+def _scores(summary: pd.DataFrame, langs: list[str]) -> list[str]:
+    """The score columns of instruct models, target language first."""
+    cols = [f"{c}_{lang}" for lang in reversed(langs) for c in ("bpb", "copy_em", "copy_lcs", "mc_acc")]
+    return [c for c in cols if c in summary]
+
+
+def lep_table(summary: pd.DataFrame, langs: list[str]) -> pd.DataFrame:
+    """LEP Table 3 in long form: one row per (vocab, init, prop) propagated model, the original
+    instruct model first as the baseline."""
+    cols = _scores(summary, langs)
+    base = summary[summary["model"] == "source/instruct"]
+    rows = [{"vocab": "original instruct", "init": "", "prop": "", **base[cols].iloc[0].to_dict()}] if len(base) else []
+    for r in summary[summary["stage"] == "lep"].itertuples(index=False):
+        _, vocab, init, prop = r.model.split("/")
+        rows.append({"vocab": vocab, "init": init, "prop": prop, **{c: getattr(r, c) for c in cols}})
+    return pd.DataFrame(rows)
+
+
+def lep_pivot(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Table 3's shape for one metric: a row per vocabulary (and init), a column per propagation."""
+    lep = table[table["prop"] != ""]
+    wide = lep.pivot_table(index=["vocab", "init"], columns="prop", values=metric, sort=False)
+    order = ["swap", "overlap", "conversion"]  # the paper's column order
+    wide = wide[sorted(wide.columns, key=lambda p: order.index(p) if p in order else len(order))].reset_index()
+    wide.columns.name = None
+    base = table[table["prop"] == ""]
+    if len(base):
+        wide.insert(2, "original instruct", float(base[metric].iloc[0]))
+    return wide
+
+
+def tune_table(summary: pd.DataFrame, langs: list[str]) -> pd.DataFrame:
+    """LEP Table 4: the original instruct model, then per tuned model: propagated, after
+    self-calibration, after continued instruction tuning."""
+    cols = _scores(summary, langs)
+    idx = summary.set_index("model")
+    rows = []
+    if "source/instruct" in idx.index:
+        rows.append({"model": "original instruct", "step": "baseline", **idx.loc["source/instruct", cols].to_dict()})
+    tuned = sorted({k.split("/", 1)[1] for k in idx.index if k.split("/")[0] in ("calibrated", "sft")})
+    for t in tuned:
+        for stage, step in (("lep", "LEP"), ("calibrated", "+ calibration"), ("sft", "+ instruction tuning")):
+            if f"{stage}/{t}" in idx.index:
+                rows.append({"model": t, "step": step, **idx.loc[f"{stage}/{t}", cols].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
+    """Target-language copy (LCS ratio) and bits per byte: every propagation and tuning step per
+    vocabulary, against the original instruct model (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    base = lep[lep["prop"] == ""]
+    main = lep[lep["prop"] != ""]
+    groups = main.groupby(["vocab", "init"], sort=False)
+    labels = [f"{v}/{i}" for v, i in groups.groups]
+    steps = list(dict.fromkeys(main["prop"])) + ["+ calibration", "+ instruction tuning"]
+    metrics = [m for m in (f"copy_lcs_{lang}", f"bpb_{lang}") if m in lep]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.2), dpi=120, squeeze=False)
+    width = 0.8 / len(steps)
+    for ax, metric in zip(axes[0], metrics):
+        x = np.arange(len(labels))
+        for k, step in enumerate(steps):
+            vals = []
+            for (v, i), g in groups:
+                if step.startswith("+"):
+                    t = tune[(tune["model"].str.startswith(f"{v}/{i}/")) & (tune["step"] == step)]
+                    vals.append(float(t[metric].iloc[0]) if len(t) else np.nan)
+                else:
+                    r = g[g["prop"] == step]
+                    vals.append(float(r[metric].iloc[0]) if len(r) else np.nan)
+            ax.bar(x + (k - (len(steps) - 1) / 2) * width, vals, width, label=step)
+        if len(base):
+            ax.axhline(float(base[metric].iloc[0]), color="k", ls="--", lw=1, label="original instruct")
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_title({"copy": f"copy task, LCS ratio ({lang}, higher is better)",
+                      "bpb": f"bits per byte ({lang}, lower is better)"}[metric.split("_")[0]])
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
 
 
 def to_markdown(df: pd.DataFrame, title: str) -> str:
@@ -179,26 +279,39 @@ def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: s
 
 def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
                  title: str, langs: list[str], compare_vocab: str) -> pd.DataFrame:
-    """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png, transfer_csv, transfer_png.
-    `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
+    """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png, transfer_csv, transfer_png,
+    lep_csv, tune_csv, lep_png. `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
     target = langs[-1]
     df = summary_table(evals)
     tok = tokenizer_table(tokenizer_stats)
     tr = transfer_table(df, cpt_dirs, target)
+    lep = lep_table(df, langs)
+    tune = tune_table(df, langs)
     Path(out["csv"]).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out["csv"], index=False)
     tok.to_csv(out["tokenizers_csv"], index=False)
     tr.to_csv(out["transfer_csv"], index=False)
+    lep.to_csv(out["lep_csv"], index=False)
+    tune.to_csv(out["tune_csv"], index=False)
     plot_losses({k: f"{d}/loss.csv" for k, d in cpt_dirs.items()}, out["loss"])
     plot_tokenizers(tok, out["tokenizers_png"], langs)
     plot_init_comparison(tr, cpt_dirs, compare_vocab, target, out["transfer_png"])
+    plot_lep(lep, tune, target, out["lep_png"])
     rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
+    h2 = lambda d, t: to_markdown(d, t).replace("# ", "## ", 1)  # noqa: E731
+    names = {"bpb": "bits per byte", "copy_lcs": "copy LCS ratio", "copy_em": "copy exact match",
+             "mc_acc": "multiple-choice accuracy"}
+    table3 = "".join(h2(lep_pivot(lep, f"{m}_{target}"), f"LEP Table 3: {names[m]}, {target}") + "\n"
+                     for m in names if f"{m}_{target}" in lep)
     Path(out["md"]).write_text(
         to_markdown(df, title)
         + f"\n![CPT loss]({rel(out['loss'])})\n\n"
-        + to_markdown(tok, "Tokenizers: held-out characters per token, fertility, vocabulary").replace("# ", "## ", 1)
+        + h2(tok, "Tokenizers: held-out characters per token, fertility, vocabulary")
         + f"\n![Tokenizer efficiency]({rel(out['tokenizers_png'])})\n\n"
-        + to_markdown(tr, f"Initializations: held-out {target} loss before and after training").replace("# ", "## ", 1)
-        + f"\n![Initializations]({rel(out['transfer_png'])})\n"
+        + h2(tr, f"Initializations: held-out {target} loss before and after training")
+        + f"\n![Initializations]({rel(out['transfer_png'])})\n\n"
+        + table3
+        + (h2(tune, "LEP Table 4: self-calibration and continued instruction tuning") + "\n" if len(tune) else "")
+        + f"![Propagation and tuning]({rel(out['lep_png'])})\n"
     )
     return df

@@ -1,11 +1,14 @@
 import sys
 
-from langadapt.config import METHOD_INPUTS, transfer_plan, validate_config
+from langadapt.config import METHOD_INPUTS, lep_plan, transfer_plan, validate_config
 from langadapt.errors import LangadaptError
 
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     PLAN = transfer_plan(config)
+    PAIRS = [(v, i) for v in config["tokenizer"]["variants"] for i in PLAN[v]]
+    # (vocab, init, prop) propagated; and those calibrate and sft start from
+    PROPAGATED, TUNED = lep_plan(config, PLAN)
 except LangadaptError as err:
     sys.exit(f"langadapt: {err}")
 
@@ -15,11 +18,15 @@ SOURCE = config["languages"]["source"]
 LANGS = [SOURCE, TARGET]
 SOURCES = config["corpus"]["sources"]
 VOCABS = list(config["tokenizer"]["variants"])
-# (vocabulary variant, initialization) pairs the experiment trains
-PAIRS = [(v, i) for v in VOCABS for i in PLAN[v]]
 INITS = sorted({i for _, i in PAIRS})
 PLM = config["transfer"]["plm"]
-PROPS = config["lep"]["methods"]
+PROPS = sorted({p for _, _, p in PROPAGATED})
+CALIBRATE = config["calibrate"]
+SFT = config["sft"]
+# what sft fine-tunes: the calibrated model, or the propagated one
+SFT_FROM = (
+    "calibrated" if CALIBRATE["enabled"] and SFT["start"] == "calibrate" else "lep"
+)
 GPU = config["resources"]["gpu_rules"]
 LIGHT = config["resources"]["light_rules"]
 TRAIN_THREADS = config["threads"]["train"]
@@ -44,10 +51,16 @@ def lib(*modules):
 def model_keys():
     """Every model the experiment evaluates, as paths relative to the results root."""
     keys = ["source/base", "source/instruct"]
-    for v, i in PAIRS:
-        keys += [f"init/{v}/{i}", f"cpt/{v}/{i}"]
-        keys += [f"lep/{v}/{i}/{p}" for p in PROPS]
+    keys += [f"{stage}/{v}/{i}" for v, i in PAIRS for stage in ("init", "cpt")]
+    keys += [f"lep/{v}/{i}/{p}" for v, i, p in PROPAGATED]
+    for stage, on in (("calibrated", CALIBRATE["enabled"]), ("sft", SFT["enabled"])):
+        keys += [f"{stage}/{v}/{i}/{p}" for v, i, p in TUNED if on]
     return keys
+
+
+def is_instruct(key):
+    """Instruct models (the copy task, through the chat template) by their model key."""
+    return key == "source/instruct" or key.startswith(("lep/", "calibrated/", "sft/"))
 
 
 def model_dir(key):

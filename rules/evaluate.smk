@@ -1,7 +1,16 @@
 rule eval_tasks:
     input:
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
-        templates="tasks/bits_per_byte.yaml",
+        templates=[
+            f"tasks/{t}"
+            for t in (
+                "bits_per_byte.yaml",
+                "multiple_choice.yaml",
+                "copy.yaml",
+                "copy_metrics.py",
+            )
+        ],
+        source_tokenizer=SOURCE_TOKENIZER,
         lib=lib("evaluate"),
     output:
         directory(f"{R}/eval/tasks"),
@@ -18,6 +27,9 @@ rule eval_tasks:
     params:
         langs=LANGS,
         max_docs=config["evaluate"]["max_docs"],
+        mc_docs=config["evaluate"]["mc_docs"],
+        copy_task=config["evaluate"]["copy"],
+        seed=config["seed"],
     script:
         "../scripts/eval_tasks.py"
 
@@ -35,7 +47,7 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{model}}.tsv"
     wildcard_constraints:
-        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|lep/[^/]+/[^/]+/[^/]+",
+        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|sft)/[^/]+/[^/]+/[^/]+",
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
@@ -48,6 +60,7 @@ rule evaluate:
         batch_size=config["evaluate"]["batch_size"],
         max_docs=config["evaluate"]["max_docs"],
         limit=config["evaluate"]["limit"],
+        instruct=lambda w: is_instruct(w.model),
         trust_remote_code=config["models"]["trust_remote_code"],
     script:
         "../scripts/evaluate.py"

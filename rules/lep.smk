@@ -1,8 +1,11 @@
 rule lep:
     input:
         instruct=f"{R}/models/source/instruct",
+        base=f"{R}/models/source/base",
         cpt=f"{R}/cpt/{{vocab}}/{{init}}",
-        lib=lib("lep", "models", "transfer/__init__"),
+        tokenizer=f"{R}/tokenizers/{{vocab}}",
+        overlap=f"{R}/overlap/{{vocab}}.json",
+        lib=lib("lep", "models", "overlap", "transfer/__init__", "transfer/mean"),
     output:
         directory(f"{R}/lep/{{vocab}}/{{init}}/{{prop}}"),
     log:

@@ -71,7 +71,7 @@ if config["models"]["kind"] == "bootstrap":
         input:
             base=f"{R}/models/source/base",
             en=f"{R}/corpus/{SOURCE}/train.txt",
-            lib=lib("bootstrap", "train", "models"),
+            lib=lib("bootstrap", "instructions", "train", "models"),
         output:
             directory(f"{R}/models/source/instruct"),
         log:

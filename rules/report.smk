@@ -12,6 +12,9 @@ rule report:
         tokenizers_png=f"{R}/report/figures/tokenizer_efficiency.png",
         transfer_csv=f"{R}/report/transfer.csv",
         transfer_png=f"{R}/report/figures/init_comparison.png",
+        lep_csv=f"{R}/report/lep.csv",
+        tune_csv=f"{R}/report/tune.csv",
+        lep_png=f"{R}/report/figures/lep.png",
     log:
         f"{R}/logs/report.log",
     benchmark:

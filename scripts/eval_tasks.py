@@ -1,6 +1,17 @@
 from langadapt.common import stage
 from langadapt.evaluate import write_tasks
+from langadapt.models import load_tokenizer
 
 p = snakemake.params
 with stage(snakemake.log[0]):
-    write_tasks(snakemake.output[0], dict(zip(p.langs, snakemake.input.heldout)), p.max_docs)
+    write_tasks(
+        snakemake.output[0],
+        dict(zip(p.langs, snakemake.input.heldout)),
+        p.max_docs,
+        mc_docs=p.mc_docs,
+        copy_docs_n=p.copy_task["docs"],
+        copy_chars=p.copy_task["max_chars"],
+        instruction=p.copy_task["instruction"],
+        source_tokenizer=load_tokenizer(snakemake.input.source_tokenizer),
+        seed=p.seed,
+    )

@@ -11,5 +11,6 @@ with stage(snakemake.log[0], snakemake.threads):
         batch_size=p.batch_size,
         max_docs=p.max_docs,
         limit=p.limit,
+        instruct=p.instruct,
         trust_remote_code=p.trust_remote_code,
     )

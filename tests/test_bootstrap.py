@@ -1,4 +1,5 @@
-from langadapt.bootstrap import CHAT_TOKENS, instruction_conversations, mix_documents
+from langadapt.bootstrap import CHAT_TOKENS, mix_documents
+from langadapt.instructions import instruction_conversations
 from langadapt.tokenizers import tokenization_metrics
 
 

@@ -10,7 +10,7 @@ def test_lm_eval_bits_per_byte_on_local_tasks(tmp_path, tiny_model, byte_level_t
     write_lines(tmp_path / "ru.txt", ru_docs[:10])
     write_lines(tmp_path / "en.txt", en_docs[:10])
     heldout = {"ru": str(tmp_path / "ru.txt"), "en": str(tmp_path / "en.txt")}
-    names = write_tasks(tmp_path / "tasks", heldout, max_docs=8)
+    names = write_tasks(tmp_path / "tasks", heldout, max_docs=8, mc_docs=0, copy_docs_n=0)
     assert names == [bpb_task_name("en"), bpb_task_name("ru")]
     save_model(tiny_model, byte_level_tok, tmp_path / "model")
     res = write_evaluation(tmp_path / "model", tmp_path / "tasks", heldout, tmp_path / "eval.json", batch_size=4,
@@ -24,3 +24,91 @@ def test_lm_eval_bits_per_byte_on_local_tasks(tmp_path, tiny_model, byte_level_t
         cpt = res["tokenization"][lang]["chars_per_token"]
         assert 0.3 * per_token / cpt / 2 < bpb < 3 * per_token / cpt
     assert res["tokenization"]["en"]["chars_per_token"] > res["tokenization"]["ru"]["chars_per_token"]
+
+
+def test_lcs_length_matches_the_dynamic_programme():
+    import random
+
+    from langadapt.evaluate import lcs_length
+
+    def table(a, b):
+        t = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i, x in enumerate(a):
+            for j, y in enumerate(b):
+                t[i + 1][j + 1] = t[i][j] + 1 if x == y else max(t[i][j + 1], t[i + 1][j])
+        return t[-1][-1]
+
+    rng = random.Random(0)
+    for _ in range(300):
+        a, b = ("".join(rng.choice("abcдж ") for _ in range(rng.randrange(40))) for _ in range(2))
+        assert lcs_length(a, b) == table(a, b)
+
+
+def test_copy_scores():
+    from langadapt.evaluate import copy_scores
+
+    assert copy_scores("Привет, мир", " Привет, мир\n") == {"exact_match": 1.0, "length_ratio": 1.0, "lcs_ratio": 1.0}
+    s = copy_scores("Привет, мир", "Привет")
+    assert s["exact_match"] == 0.0 and s["length_ratio"] == s["lcs_ratio"] == 6 / 11
+    assert copy_scores("abc", "abcabc")["length_ratio"] == 2.0
+
+
+def test_multiple_choice_docs_hold_the_true_continuation_once(ru_docs):
+    from langadapt.evaluate import choice_docs
+
+    docs = choice_docs(ru_docs, 50, 160)
+    assert len(docs) >= 20
+    labels = [d["label"] for d in docs]
+    assert set(labels) == {0, 1, 2, 3}  # the answer is not always in one place
+    whole = {" ".join(d.split()) for d in ru_docs}
+    for d in docs:
+        assert len(set(d["choices"])) == 4
+        true = d["context"] + d["choices"][d["label"]]
+        assert any(w.startswith(true) for w in whole)
+
+
+def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level_tok, ru_docs):
+    """Copy (generation, chat template) for an instruct model only; multiple choice for every model."""
+    import copy
+
+    from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
+    from langadapt.evaluate import task_name
+
+    tiny_model = tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0)
+    write_lines(tmp_path / "ru.txt", ru_docs[:40])
+    heldout = {"ru": str(tmp_path / "ru.txt")}
+    names = write_tasks(tmp_path / "tasks", heldout, max_docs=8, mc_docs=8, copy_docs_n=4, copy_chars=60,
+                        source_tokenizer=byte_level_tok)
+    assert names == [task_name(k, "ru") for k in ("bpb", "mc", "copy")]
+    tok = copy.deepcopy(byte_level_tok)
+    tok.chat_template, tok.eos_token = CHAT_TEMPLATE, CHAT_TOKENS[-1]
+    save_model(tiny_model, tok, tmp_path / "instruct")
+    res = write_evaluation(tmp_path / "instruct", tmp_path / "tasks", heldout, tmp_path / "e.json", batch_size=4,
+                           max_docs=8, instruct=True)["lm_eval"]
+    assert 0 <= res[task_name("mc", "ru")]["acc"] <= 1
+    c = res[task_name("copy", "ru")]
+    assert c["exact_match"] == 0.0 and 0 <= c["lcs_ratio"] <= 1  # an untrained model copies nothing
+    base = write_evaluation(tmp_path / "instruct", tmp_path / "tasks", heldout, tmp_path / "b.json", batch_size=4,
+                            max_docs=8)["lm_eval"]
+    assert task_name("copy", "ru") not in base and task_name("mc", "ru") in base
+
+
+def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_model, byte_level_tok, ru_docs):
+    import copy
+
+    import pytest
+
+    from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS
+    from langadapt.errors import LangadaptError
+
+    write_lines(tmp_path / "ru.txt", ru_docs[:40])
+    heldout = {"ru": str(tmp_path / "ru.txt")}
+    write_tasks(tmp_path / "tasks", heldout, max_docs=8, mc_docs=0, copy_docs_n=4, copy_chars=200,
+                source_tokenizer=byte_level_tok)
+    tok = copy.deepcopy(byte_level_tok)
+    tok.chat_template, tok.eos_token = CHAT_TEMPLATE, CHAT_TOKENS[-1]
+    save_model(tiny_model, tok, tmp_path / "m")  # 64 positions
+    with pytest.raises(LangadaptError, match="evaluate.copy.max_chars"):
+        write_evaluation(tmp_path / "m", tmp_path / "tasks", heldout, tmp_path / "e.json", batch_size=4, max_docs=8,
+                         instruct=True)
+    assert not (tmp_path / "e.json").exists()

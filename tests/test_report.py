@@ -5,10 +5,12 @@ import pandas as pd
 from langadapt.report import write_report
 
 
-def _eval(path, bpb_ru, cpt_ru):
+def _eval(path, bpb_ru, cpt_ru, copy_lcs=None):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"vocab_size": 10, "lm_eval": {"langadapt_bpb_ru": {"bits_per_byte": bpb_ru}},
-                                "tokenization": {"ru": {"chars_per_token": cpt_ru}}}))
+    tasks = {"langadapt_bpb_ru": {"bits_per_byte": bpb_ru}, "langadapt_mc_ru": {"acc": 0.25, "acc_norm": 0.3}}
+    if copy_lcs is not None:
+        tasks["langadapt_copy_ru"] = {"exact_match": 0.0, "lcs_ratio": copy_lcs, "length_ratio": 1.0}
+    path.write_text(json.dumps({"vocab_size": 10, "lm_eval": tasks, "tokenization": {"ru": {"chars_per_token": cpt_ru}}}))
     return str(path)
 
 
@@ -30,7 +32,11 @@ def _cpt(d, before, after, losses):
 
 def test_report_tables_and_plots(tmp_path):
     evals = {
-        "lep/bpe/mean/swap": _eval(tmp_path / "c.json", 1.5, 3.0),
+        "lep/bpe/mean/swap": _eval(tmp_path / "c.json", 1.5, 3.0, 0.4),
+        "lep/bpe/mean/conversion": _eval(tmp_path / "g.json", 1.45, 3.0, 0.5),
+        "sft/bpe/mean/conversion": _eval(tmp_path / "h.json", 1.35, 3.0, 0.8),
+        "calibrated/bpe/mean/conversion": _eval(tmp_path / "i.json", 1.4, 3.0, 0.6),
+        "source/instruct": _eval(tmp_path / "j.json", 2.1, 1.5, 0.7),
         "source/base": _eval(tmp_path / "a.json", 2.0, 1.5),
         "cpt/bpe/mean": _eval(tmp_path / "b.json", 1.4, 3.0),
         "init/bpe/mean": _eval(tmp_path / "d.json", 3.3, 3.0),
@@ -42,13 +48,16 @@ def test_report_tables_and_plots(tmp_path):
     toks = {"bpe": _tok_stats(tmp_path / "t1.json", "bpe", 3.1), "extended": _tok_stats(tmp_path / "t2.json", "extended", 2.6)}
     out = {k: tmp_path / "r" / v for k, v in {"csv": "summary.csv", "md": "summary.md", "loss": "figures/loss.png",
                                               "tokenizers_csv": "tokenizers.csv", "tokenizers_png": "figures/tok.png",
-                                              "transfer_csv": "transfer.csv",
-                                              "transfer_png": "figures/init.png"}.items()}
+                                              "transfer_csv": "transfer.csv", "transfer_png": "figures/init.png",
+                                              "lep_csv": "lep.csv", "tune_csv": "tune.csv",
+                                              "lep_png": "figures/lep.png"}.items()}
     df = write_report(evals, cpt, toks, out, "t", ["en", "ru"], "bpe")
-    assert list(df["model"]) == ["source/base", "init/bpe/let", "init/bpe/mean", "cpt/bpe/let", "cpt/bpe/mean",
-                                 "lep/bpe/mean/swap"]
-    assert list(df["bpb_ru"]) == [2.0, 2.9, 3.3, 1.3, 1.4, 1.5]
-    for png in ("loss", "tok", "init"):
+    assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/let", "init/bpe/mean", "cpt/bpe/let",
+                                 "cpt/bpe/mean", "lep/bpe/mean/conversion", "lep/bpe/mean/swap",
+                                 "calibrated/bpe/mean/conversion", "sft/bpe/mean/conversion"]
+    assert list(df["bpb_ru"]) == [2.0, 2.1, 2.9, 3.3, 1.3, 1.4, 1.45, 1.5, 1.4, 1.35]
+    assert df["copy_lcs_ru"].isna().sum() == 5 and (df["mc_acc_ru"] == 0.25).all()
+    for png in ("loss", "tok", "init", "lep"):
         assert (tmp_path / f"r/figures/{png}.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "r/summary.md").read_text()
     assert "| source/base | source |" in md and "![Tokenizer efficiency](figures/tok.png)" in md
@@ -63,3 +72,13 @@ def test_report_tables_and_plots(tmp_path):
     assert tr.loc["let", "cpt_bpb_ru"] == 1.3 and tr.loc["mean", "swap_bpb_ru"] == 1.5
     assert tr.loc["let", "heldout_loss_before"] == 5.0
     assert abs(tr.loc["mean", "mean_train_loss"] - 12.5 / 3) < 1e-12
+
+    lep = pd.read_csv(tmp_path / "r/lep.csv")
+    assert list(lep["prop"].fillna("")) == ["", "conversion", "swap"] and lep["copy_lcs_ru"].iloc[0] == 0.7
+    tune = pd.read_csv(tmp_path / "r/tune.csv")
+    assert list(tune["step"]) == ["baseline", "LEP", "+ calibration", "+ instruction tuning"]
+    assert list(tune["copy_lcs_ru"]) == [0.7, 0.5, 0.6, 0.8]
+    assert "## LEP Table 3: copy LCS ratio, ru" in md and "## LEP Table 4" in md
+    # Table 3's shape: a row per vocabulary, a column per propagation, the original model beside them
+    assert "| vocab | init | original instruct | swap | conversion |" in md
+    assert "| bpe | mean | 0.700 | 0.400 | 0.500 |" in md

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
           "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "focus_vectors", "wechsel_vectors",
-          "bootstrap_plm", "transfer", "pretrain", "lep", "eval_tasks", "evaluate", "report"}
+          "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "sft_data", "sft",
+          "eval_tasks", "evaluate", "report"}
+PROPS = ["swap", "overlap", "conversion"]
 INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
 
 pytestmark = pytest.mark.workflow
@@ -62,6 +64,15 @@ def smoke_pairs() -> list[tuple[str, str]]:
     return [(v, i) for v, inits in transfer_plan(cfg).items() for i in inits]
 
 
+def smoke_propagated() -> list[str]:
+    """'vocab/init/prop' of the smoke config: the three propagations of every mean model, swap for
+    the other initializations (lep.compare)."""
+    return [f"{v}/{i}/{p}" for v, i in smoke_pairs() for p in (PROPS if i == "mean" else ["swap"])]
+
+
+TUNED = ["bpe/mean/conversion", "extended/mean/conversion"]
+
+
 def smoke_config(tmp: Path, **changes) -> Path:
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     cfg["results_dir"] = str(tmp / "results")
@@ -101,7 +112,8 @@ def test_smoke_models_load(smoke):
 
     _, res = smoke
     for d in ["models/source/base", "models/source/instruct", "init/bpe/mean", "cpt/bpe/mean", "lep/bpe/mean/swap",
-              "init/extended/mean", "lep/extended/mean/swap"]:
+              "init/extended/mean", "lep/extended/mean/swap", "lep/bpe/mean/conversion", "calibrated/bpe/mean/conversion",
+              "sft/extended/mean/conversion"]:
         model = AutoModelForCausalLM.from_pretrained(res / d)
         tok = AutoTokenizer.from_pretrained(res / d)
         assert model.get_input_embeddings().weight.shape[0] == len(tok), d
@@ -133,8 +145,10 @@ def test_smoke_report(smoke):
     pairs = smoke_pairs()
     assert sorted(pairs) == sorted([("bpe", i) for i in INITS] + [("extended", "mean")])
     assert list(df["model"][:2]) == ["source/base", "source/instruct"]
-    assert sorted(df["model"][2:]) == sorted(f"{s}/{v}/{i}{p}" for v, i in pairs
-                                             for s, p in (("init", ""), ("cpt", ""), ("lep", "/swap")))
+    assert sorted(df["model"][2:]) == sorted([f"{s}/{v}/{i}" for v, i in pairs for s in ("init", "cpt")]
+                                             + [f"lep/{k}" for k in smoke_propagated()]
+                                             + [f"{s}/{k}" for k in TUNED for s in ("calibrated", "sft")])
+    assert len(smoke_propagated()) == 3 + 3 + 5
     assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
     cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
     assert cpt_ru["cpt/bpe/mean"] > cpt_ru["source/base"]
@@ -176,6 +190,46 @@ def test_smoke_every_initialization(smoke):
     assert focus["with_vector"] > 0.3 * focus["tokens"] and wechsel["pairs_used"] > 100
 
 
+def test_smoke_propagation_and_tuning(smoke):
+    """Overlap and conversion move the adapted rows, swap keeps them; chat tokens keep the instruct
+    model's rows; calibration and SFT change the propagated model but not its tokenizer; only
+    instruct models are scored on copy; LEP Tables 3 and 4 are in the report."""
+    from langadapt.bootstrap import CHAT_TOKENS
+    from langadapt.models import embedding_matrices, load_model, load_tokenizer
+
+    _, res = smoke
+    cpt_in = embedding_matrices(load_model(res / "cpt/bpe/mean"))[0].detach()
+    n = cpt_in.shape[0]
+    rows = {p: embedding_matrices(load_model(res / f"lep/bpe/mean/{p}"))[0].detach() for p in PROPS}
+    assert torch.equal(rows["swap"][:n], cpt_in)
+    assert not torch.allclose(rows["overlap"][:n], cpt_in, atol=1e-3)
+    assert not torch.allclose(rows["conversion"][:n], rows["overlap"][:n], atol=1e-3)
+    inst_in = embedding_matrices(load_model(res / "models/source/instruct"))[0].detach()
+    inst_tok, tok = load_tokenizer(res / "models/source/instruct"), load_tokenizer(res / "lep/bpe/mean/conversion")
+    for t in CHAT_TOKENS:
+        for p in PROPS:
+            assert torch.equal(rows[p][tok.convert_tokens_to_ids(t)], inst_in[inst_tok.convert_tokens_to_ids(t)])
+    lep = load_model(res / "lep/bpe/mean/conversion").state_dict()
+    cal = load_model(res / "calibrated/bpe/mean/conversion").state_dict()
+    sft = load_model(res / "sft/bpe/mean/conversion").state_dict()
+    assert lep.keys() == cal.keys() == sft.keys()
+    assert not torch.equal(lep["model.embed_tokens.weight"], cal["model.embed_tokens.weight"])
+    assert any(not torch.equal(cal[k], sft[k]) for k in cal if ".layers." in k)
+    assert load_tokenizer(res / "sft/bpe/mean/conversion").get_vocab() == tok.get_vocab()
+    calib = [json.loads(line) for line in (res / "instructions/calibration.jsonl").read_text().splitlines()]
+    assert calib and all(c["messages"][1]["content"] for c in calib)
+    for key, instruct in (("lep/bpe/mean/overlap", True), ("sft/extended/mean/conversion", True),
+                          ("source/instruct", True), ("cpt/bpe/mean", False), ("source/base", False)):
+        tasks = json.loads((res / f"eval/{key}.json").read_text())["lm_eval"]
+        assert ("langadapt_copy_ru" in tasks) == instruct and "langadapt_mc_ru" in tasks, key
+    table3 = pd.read_csv(res / "report/lep.csv")
+    assert table3["vocab"].iloc[0] == "original instruct" and len(table3) == 1 + len(smoke_propagated())
+    assert table3["copy_lcs_ru"].notna().all() and table3["bpb_ru"].notna().all()
+    table4 = pd.read_csv(res / "report/tune.csv")
+    assert list(table4["step"]) == ["baseline"] + ["LEP", "+ calibration", "+ instruction tuning"] * len(TUNED)
+    assert (res / "report/figures/lep.png").stat().st_size > 5000
+
+
 def test_smoke_tokenizer_table(smoke):
     _, res = smoke
     tok = pd.read_csv(res / "report/tokenizers.csv").set_index("tokenizer")
@@ -200,9 +254,11 @@ def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
     tmp, res = smoke
     before = benchmark_times(res)
     run_snakemake(smoke_config(tmp, pretrain={"lr": 0.004}))
-    assert jobs_run(res, before) == {f"{stage}/{v}/{i}{p}" for v, i in smoke_pairs() for stage, p in
-                                     [("pretrain", ""), ("evaluate/cpt", ""), ("lep", "/swap"),
-                                      ("evaluate/lep", "/swap")]} | {"report"}
+    assert jobs_run(res, before) == (
+        {f"{stage}/{v}/{i}" for v, i in smoke_pairs() for stage in ("pretrain", "evaluate/cpt")}
+        | {f"{stage}/{k}" for k in smoke_propagated() for stage in ("lep", "evaluate/lep")}
+        | {f"{stage}/{k}" for k in TUNED for stage in ("calibrate", "evaluate/calibrated", "sft", "evaluate/sft")}
+        | {"report"})
 
 
 def test_smoke_changed_method_value_reruns_only_that_method(smoke):
@@ -241,5 +297,7 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
     assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
-    assert counts["evaluate"] == 2 + 3 * (2 + len(INITS)) and counts["report"] == 1 and counts["tokenizer"] == 3
+    # 8 (vocab, init) pairs: init + cpt each; the 3 mean models propagated 3 ways and tuned twice; 5 more swaps
+    assert counts["lep"] == 3 * 3 + 5 and counts["calibrate"] == counts["sft"] == 3
+    assert counts["evaluate"] == 2 + 2 * 8 + 14 + 2 * 3 and counts["report"] == 1 and counts["tokenizer"] == 3
     assert counts["transfer"] == 2 + len(INITS)

@@ -1,0 +1,128 @@
+"""After propagation (LEP §2.4.2–2.4.3): self-calibration and continued instruction tuning.
+
+Self-calibration: the original instruct model answers target-language prompts greedily, and
+the propagated model learns those answers. Continued instruction tuning: target-language
+instructions plus copy-task examples. Both are LoRA fine-tunes (peft) merged back into a
+plain model directory, so lm-eval and vLLM load the result as they load any model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def generate_replies(model, tok, prompts: list[str], max_new_tokens: int, batch_size: int = 16) -> list[str]:
+    """Greedy replies to user prompts through the chat template, in left-padded batches."""
+    model.eval()
+    tok.padding_side = "left"
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    eos = model.generation_config.eos_token_id
+    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+             for p in prompts]
+    out = []
+    for i in range(0, len(texts), batch_size):
+        enc = tok(texts[i:i + batch_size], add_special_tokens=False, return_tensors="pt", padding=True)
+        gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
+                             pad_token_id=pad)
+        out += tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        log.info("replies %d/%d", min(i + batch_size, len(texts)), len(texts))
+    return [o.strip() for o in out]
+
+
+def _write_conversations(path, convs: list[list[dict]]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for c in convs:
+            f.write(json.dumps({"messages": c}, ensure_ascii=False) + "\n")
+
+
+def read_conversations(path) -> list[list[dict]]:
+    with open(path, encoding="utf-8") as f:
+        convs = [json.loads(line)["messages"] for line in f if line.strip()]
+    if not convs:
+        raise LangadaptError(f"{path}: no conversations to train on")
+    return convs
+
+
+def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: str, max_chars: int,
+                           max_new_tokens: int, batch_size: int, seed: int, trust_remote_code: bool = False) -> dict:
+    """The original instruct model's greedy answers to n templated prompts over target text."""
+    from .common import read_lines, write_json
+    from .instructions import instruction_conversations
+    from .models import load_model, load_tokenizer
+
+    prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang)]
+    model = load_model(instruct_dir, trust_remote_code=trust_remote_code)
+    tok = load_tokenizer(instruct_dir, trust_remote_code=trust_remote_code)
+    if not tok.chat_template:
+        raise LangadaptError(f"calibrate: the instruct model {instruct_dir} has no chat template")
+    replies = generate_replies(model, tok, prompts, max_new_tokens, batch_size)
+    convs = [[{"role": "user", "content": p}, {"role": "assistant", "content": r}]
+             for p, r in zip(prompts, replies) if r]
+    stats = {"prompts": len(prompts), "answered": len(convs), "empty": len(prompts) - len(convs)}
+    if not convs:
+        raise LangadaptError(f"calibrate: the instruct model {instruct_dir} answered none of {len(prompts)} prompts")
+    _write_conversations(out_jsonl, convs)
+    write_json(Path(out_jsonl).with_suffix(".stats.json"), stats)
+    log.info("calibration data: %s", stats)
+    return stats
+
+
+def build_sft_data(docs_path, out_jsonl, *, n: int, lang: str, copy_fraction: float, copy_instruction: str,
+                   max_chars: int, seed: int) -> None:
+    """Target-language templated instructions, `copy_fraction` of them copy-task examples."""
+    from .common import read_lines
+    from .instructions import instruction_conversations
+
+    convs = instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang, copy_instruction, copy_fraction)
+    _write_conversations(out_jsonl, convs)
+
+
+def lora_config(model, lora: dict):
+    """peft LoraConfig from the config's `lora` block: rank, alpha, dropout, target modules, which
+    layers (all, or first_last as in LEP's calibration), and whether the embeddings train fully."""
+    from peft import LoraConfig
+
+    n_layers = model.config.num_hidden_layers
+    layers = None if lora["layers"] == "all" else sorted({0, n_layers - 1})
+    save = ["embed_tokens", "lm_head"] if lora["train_embeddings"] else None
+    return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                      target_modules=list(lora["targets"]), layers_to_transform=layers,
+                      layers_pattern="layers" if layers else None, modules_to_save=save, task_type="CAUSAL_LM")
+
+
+def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict, max_len: int, seed: int,
+                  trust_remote_code: bool = False) -> None:
+    """LoRA SFT of `model_dir` on chat conversations (loss on the replies), merged; loss.csv kept."""
+    import shutil
+
+    from peft import get_peft_model
+
+    from .common import atomic_dir
+    from .models import load_model, load_tokenizer, save_model
+    from .train import BlockDataset, sft_examples, train
+
+    convs = read_conversations(data_jsonl)  # before loading the model
+    model = load_model(model_dir, trust_remote_code=trust_remote_code)
+    tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+    if not tok.chat_template:
+        raise LangadaptError(f"{model_dir}: no chat template to format instructions with")
+    ids, labels = sft_examples(tok, convs, max_len)
+    peft_model = get_peft_model(model, lora_config(model, lora))
+    trainable, total = peft_model.get_nb_trainable_parameters()
+    log.info("LoRA: %d of %d parameters train, %d examples", trainable, total, len(ids))
+    keys = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
+    with atomic_dir(out_dir) as tmp:
+        train(peft_model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
+              tokens_per_example=max_len, **{k: train_cfg[k] for k in keys})
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        merged = peft_model.merge_and_unload()
+        save_model(merged, tok, tmp)

@@ -1,0 +1,17 @@
+from langadapt.common import stage
+from langadapt.tune import build_calibration_data
+
+c = snakemake.params.cfg
+with stage(snakemake.log[0], snakemake.threads, snakemake.params.seed):
+    build_calibration_data(
+        snakemake.input.instruct,
+        snakemake.input.docs,
+        snakemake.output[0],
+        n=c["prompts"],
+        lang=c["lang"],
+        max_chars=c["max_chars"],
+        max_new_tokens=c["max_new_tokens"],
+        batch_size=c["batch_size"],
+        seed=snakemake.params.seed,
+        trust_remote_code=snakemake.params.trust_remote_code,
+    )

@@ -1,0 +1,15 @@
+from langadapt.common import stage
+from langadapt.tune import build_sft_data
+
+p = snakemake.params
+with stage(snakemake.log[0]):
+    build_sft_data(
+        snakemake.input.docs,
+        snakemake.output[0],
+        n=p.n,
+        lang=p.lang,
+        copy_fraction=p.copy_fraction,
+        copy_instruction=p.copy_instruction,
+        max_chars=p.max_chars,
+        seed=p.seed,
+    )
