@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 METHODS = ("swap", "overlap", "conversion")
 
 
-def check_compatible(instruct_model, cpt_model) -> None:
-    """Same architecture and hidden size, or propagation makes no sense."""
-    a, b = instruct_model.config, cpt_model.config
+def check_compatible(instruct_model, other, what: str = "the adapted base") -> None:
+    """Same architecture and hidden size, or propagation makes no sense (models or their configs)."""
+    a, b = getattr(instruct_model, "config", instruct_model), getattr(other, "config", other)
     if a.model_type != b.model_type or a.hidden_size != b.hidden_size or a.num_hidden_layers != b.num_hidden_layers:
         raise LangadaptError(
             f"instruct model ({a.model_type}, hidden {a.hidden_size}, {a.num_hidden_layers} layers) does not match "
-            f"the adapted base ({b.model_type}, hidden {b.hidden_size}, {b.num_hidden_layers} layers)"
+            f"{what} ({b.model_type}, hidden {b.hidden_size}, {b.num_hidden_layers} layers)"
         )
 
 
@@ -110,11 +110,11 @@ def check_vocabularies(base_tok, instruct_tok) -> None:
                              "LEP needs an instruct model fine-tuned from this base")
 
 
-def check_donor(cpt_tok, variant_tok, cpt_model) -> None:
+def check_donor(cpt_tok, variant_tok, cpt_config) -> None:
     """The adapted model must speak the vocabulary variant it is propagated for."""
     if cpt_tok.get_vocab() != variant_tok.get_vocab():
         raise LangadaptError("the adapted model's tokenizer does not match the vocabulary variant it claims")
-    rows = cpt_model.get_input_embeddings().weight.shape[0]
+    rows = cpt_config.vocab_size
     if rows < len(cpt_tok):
         raise LangadaptError(f"the adapted model has {rows} embedding rows for a {len(cpt_tok)}-token tokenizer")
 
@@ -130,7 +130,7 @@ def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "s
     if method != "swap":
         if base_model is None or overlap is None:
             raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
-        check_compatible(instruct_model, base_model)
+        check_compatible(instruct_model, base_model, "the base model")
     cpt_in, cpt_out = (None if m is None else m.detach() for m in embedding_matrices(cpt_model))
     inst_in, inst_out = (None if m is None else m.detach() for m in embedding_matrices(instruct_model))
     tied = inst_out is None
@@ -175,19 +175,26 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
     from .models import load_model, load_tokenizer, save_model
     from .overlap import load_overlap
 
-    check_method(method)  # before loading any model
-    cpt_tok = load_tokenizer(cpt_dir, trust_remote_code=trust_remote_code)
-    inst_tok = load_tokenizer(instruct_dir, trust_remote_code=trust_remote_code)
+    check_method(method)  # before loading any weights
+    from transformers import AutoConfig
+
+    cfg = lambda d: AutoConfig.from_pretrained(d, trust_remote_code=trust_remote_code)  # noqa: E731
+    tok = lambda d: load_tokenizer(d, trust_remote_code=trust_remote_code)  # noqa: E731
+    inst_cfg, cpt_cfg = cfg(instruct_dir), cfg(cpt_dir)
+    check_compatible(inst_cfg, cpt_cfg)
+    cpt_tok, inst_tok = tok(cpt_dir), tok(instruct_dir)
+    if tokenizer_dir is not None:
+        check_donor(cpt_tok, tok(tokenizer_dir), cpt_cfg)
     base = overlap = None
-    if base_dir is not None:
-        check_vocabularies(load_tokenizer(base_dir, trust_remote_code=trust_remote_code), inst_tok)
+    if method != "swap":
+        if base_dir is None or overlap_json is None:
+            raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
+        check_compatible(inst_cfg, cfg(base_dir), "the base model")
+        check_vocabularies(tok(base_dir), inst_tok)
+        overlap = load_overlap(overlap_json)
+        base = load_model(base_dir, trust_remote_code=trust_remote_code)
     inst = load_model(instruct_dir, trust_remote_code=trust_remote_code)
     cpt = load_model(cpt_dir, trust_remote_code=trust_remote_code)
-    if tokenizer_dir is not None:
-        check_donor(cpt_tok, load_tokenizer(tokenizer_dir, trust_remote_code=trust_remote_code), cpt)
-    if method != "swap":
-        base = load_model(base_dir, trust_remote_code=trust_remote_code)
-        overlap = load_overlap(overlap_json)
-    model, tok = propagate(inst, inst_tok, cpt, cpt_tok, method, base_model=base, overlap=overlap)
+    model, out_tok = propagate(inst, inst_tok, cpt, cpt_tok, method, base_model=base, overlap=overlap)
     with atomic_dir(out_dir) as tmp:
-        save_model(model, tok, tmp)
+        save_model(model, out_tok, tmp)

@@ -160,3 +160,23 @@ def test_instruct_model_from_another_base_is_refused(byte_level_tok, spm_tok):
     other = tiny_llama(byte_level_tok, hidden_size=16, layers=3, heads=2, intermediate_size=32, max_len=64, seed=1)
     with pytest.raises(LangadaptError, match="does not match"):
         _run("overlap", other, inst, cpt, spm_tok, byte_level_tok, ov)
+
+
+def test_base_of_another_width_is_refused_before_loading_weights(tmp_path, byte_level_tok, spm_tok):
+    """Checked on the configs: a base model of another hidden size never gets its weights loaded."""
+    import copy
+
+    from langadapt.lep import build_propagated
+    from langadapt.models import save_model
+
+    base, inst, cpt, ov = _setup(byte_level_tok, spm_tok)
+    save_model(inst, _instruct_tok(byte_level_tok), tmp_path / "instruct")
+    save_model(cpt, copy.deepcopy(spm_tok), tmp_path / "cpt")
+    wide = tiny_llama(byte_level_tok, hidden_size=32, layers=2, heads=2, intermediate_size=32, max_len=64, seed=1)
+    save_model(wide, byte_level_tok, tmp_path / "base")
+    for f in (tmp_path / "base").glob("*.safetensors"):
+        f.write_bytes(b"not weights")  # loading them would fail differently
+    with pytest.raises(LangadaptError, match="does not match the base model"):
+        build_propagated(tmp_path / "instruct", tmp_path / "cpt", tmp_path / "out", "conversion",
+                         base_dir=tmp_path / "base", overlap_json=tmp_path / "missing.json")
+    assert not (tmp_path / "out").exists()

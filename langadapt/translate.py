@@ -1,0 +1,215 @@
+"""Translation of training data (seed 002, METHODS.md §11): translator backends behind one
+interface, and relation-aware translation of multi-component data points.
+
+Relation-aware: a data point's components are joined into ONE text with indicator tokens and
+a catalyst statement saying how they relate, translated once, and split back at the
+indicators; when the split fails (an indicator lost, duplicated or out of order, a component
+empty), or an indicator already occurs in the source text, the components are translated one
+by one instead. Every data point records which path it took.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("dictionary", "hf_seq2seq", "causal_lm")
+INDICATOR = "[{i}]"  # component i's marker; digits and brackets survive every backend unchanged
+CATALYST = "The following numbered parts belong together: {relation}."
+
+
+class Translator:
+    """`translate(texts) -> texts`, one output per input, batched by the backend."""
+
+    def translate(self, texts: list[str]) -> list[str]:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------ backends
+
+
+class DictionaryTranslator(Translator):
+    """Word-for-word translation with a bilingual dictionary (the offline default): the first
+    listed translation of each known word, case kept; unknown words, numbers, punctuation and
+    indicator tokens pass through unchanged."""
+
+    WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.table: dict[str, str] = {}
+        for src, tgt in pairs:
+            if " " not in src and tgt:
+                self.table.setdefault(src.lower(), tgt)
+        if not self.table:
+            raise LangadaptError("translate: the dictionary holds no single-word entries")
+
+    def _word(self, m: re.Match) -> str:
+        w = m.group(0)
+        t = self.table.get(w.lower())
+        if t is None:
+            return w
+        return t[:1].upper() + t[1:] if w[:1].isupper() else t
+
+    def translate(self, texts: list[str]) -> list[str]:
+        return [self.WORD.sub(self._word, t) for t in texts]
+
+
+class Seq2SeqTranslator(Translator):
+    """MarianMT / NLLB / M2M100 through transformers (real configs). NLLB and M2M100 take
+    language codes (`eng_Latn`/`rus_Cyrl`, `en`/`ru`); Marian models are one direction each."""
+
+    def __init__(self, model_dir: str, src_lang: str | None = None, tgt_lang: str | None = None,
+                 batch_size: int = 16, max_new_tokens: int = 512, trust_remote_code: bool = False):
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self.tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, use_safetensors=True,
+                                                           trust_remote_code=trust_remote_code)
+        self.model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+        if src_lang and hasattr(self.tok, "src_lang"):
+            self.tok.src_lang = src_lang
+        self.forced_bos = None
+        if tgt_lang:
+            tid = (self.tok.get_lang_id(tgt_lang) if hasattr(self.tok, "get_lang_id")
+                   else self.tok.convert_tokens_to_ids(tgt_lang))
+            self.forced_bos = tid if tid != self.tok.unk_token_id else None
+        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
+
+    def translate(self, texts: list[str]) -> list[str]:
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), self.batch_size):
+                enc = self.tok(texts[i:i + self.batch_size], return_tensors="pt", padding=True,
+                               truncation=True).to(self.model.device)
+                kw = {"forced_bos_token_id": self.forced_bos} if self.forced_bos is not None else {}
+                gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, num_beams=1, **kw)
+                out += self.tok.batch_decode(gen, skip_special_tokens=True)
+        return out
+
+
+class CausalLMTranslator(Translator):
+    """A prompted instruct model, through its chat template, greedy."""
+
+    PROMPT = "Translate the following text from {src} to {tgt}. Keep the bracketed numbers. Answer with the " \
+             "translation only.\n\n{text}"
+
+    def __init__(self, model_dir: str, src: str, tgt: str, batch_size: int = 16, max_new_tokens: int = 512,
+                 prompt: str | None = None, trust_remote_code: bool = False):
+        from .models import load_model, load_tokenizer
+
+        self.model = load_model(model_dir, trust_remote_code=trust_remote_code)
+        self.tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+        if not self.tok.chat_template:
+            raise LangadaptError(f"translate: causal_lm backend {model_dir} has no chat template")
+        self.src, self.tgt, self.prompt = src, tgt, prompt or self.PROMPT
+        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
+
+    def translate(self, texts: list[str]) -> list[str]:
+        from .tune import generate_replies
+
+        prompts = [self.prompt.format(src=self.src, tgt=self.tgt, text=t) for t in texts]
+        return generate_replies(self.model, self.tok, prompts, self.max_new_tokens, self.batch_size)
+
+
+# ------------------------------------------------------------------ relation-aware translation
+
+
+def join_components(components: list[str], relation: str) -> str:
+    """One text: the catalyst statement, then each component after its indicator."""
+    lines = [CATALYST.format(relation=relation)] if relation else []
+    lines += [f"{INDICATOR.format(i=i + 1)} {c}" for i, c in enumerate(components)]
+    return "\n".join(lines)
+
+
+def split_components(text: str, n: int) -> list[str] | None:
+    """The n components back from a joined translation, or None when any indicator is missing,
+    repeated or out of order, or a component comes back empty."""
+    marks = [INDICATOR.format(i=i + 1) for i in range(n)]
+    pos = []
+    for m in marks:
+        if text.count(m) != 1:
+            return None
+        pos.append(text.index(m))
+    if pos != sorted(pos):
+        return None
+    parts = [text[p + len(m):(pos[k + 1] if k + 1 < n else len(text))].strip() for k, (p, m) in
+             enumerate(zip(pos, marks))]
+    return parts if all(parts) else None
+
+
+@dataclass
+class TranslationLog:
+    """Per data point: the path taken ('joint', 'fallback', 'per_component' or 'failed') and why."""
+
+    paths: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, path: str, reason: str | None = None) -> None:
+        self.paths.append(path)
+        if reason:
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def summary(self) -> dict:
+        n = max(len(self.paths), 1)
+        counts = {p: self.paths.count(p) for p in ("joint", "fallback", "per_component", "failed")}
+        return {"datapoints": len(self.paths), **counts, "fallback_rate": counts["fallback"] / n,
+                "failed_rate": counts["failed"] / n, "reasons": dict(sorted(self.reasons.items()))}
+
+
+def translate_datapoints(points: list[list[str]], translator: Translator, relation: str = "",
+                         relation_aware: bool = True) -> tuple[list[list[str] | None], TranslationLog]:
+    """Translate data points (lists of components). Relation-aware: joint translation with the
+    per-component fallback; otherwise per component for all. A data point whose translation is
+    unusable (an empty component in, or an empty translation out) is None, and counted."""
+    log_ = TranslationLog()
+    out: list[list[str] | None] = [None] * len(points)
+    reason: dict[int, str] = {}
+    joint_ids = []
+    for k, comps in enumerate(points):
+        if not comps or any(not c.strip() for c in comps):
+            reason[k] = "empty_component"
+        elif relation_aware and any(INDICATOR.format(i=i + 1) in c for c in comps for i in range(len(comps))):
+            reason[k] = "indicator_in_source"
+        elif relation_aware:
+            joint_ids.append(k)
+    if joint_ids:
+        joined = translator.translate([join_components(points[k], relation) for k in joint_ids])
+        _check_count(joined, joint_ids)
+        for k, text in zip(joint_ids, joined):
+            parts = split_components(text or "", len(points[k]))
+            if parts is None:
+                reason[k] = "empty_translation" if not (text or "").strip() else "split_failed"
+            else:
+                out[k] = parts
+    single = [k for k in range(len(points)) if out[k] is None and reason.get(k) != "empty_component"]
+    flat = [c for k in single for c in points[k]]
+    done = translator.translate(flat) if flat else []
+    _check_count(done, flat)
+    pos = 0
+    for k in single:
+        parts = [t.strip() for t in done[pos:pos + len(points[k])]]
+        pos += len(points[k])
+        out[k] = parts if all(parts) else None
+    for k in range(len(points)):
+        if out[k] is None:
+            log_.add("failed", reason.get(k, "empty_translation"))
+        elif not relation_aware:
+            log_.add("per_component")
+        elif k in reason:
+            log_.add("fallback", reason[k])
+        else:
+            log_.add("joint")
+    return out, log_
+
+
+def _check_count(outputs: list, inputs: list) -> None:
+    if len(outputs) != len(inputs):
+        raise LangadaptError(f"translate: the translator returned {len(outputs)} texts for {len(inputs)}")

@@ -1,0 +1,81 @@
+"""Relation-aware translation: the split, the fallback, bad input counted, the dictionary backend."""
+
+import pytest
+
+from langadapt.errors import LangadaptError
+from langadapt.translate import (DictionaryTranslator, Translator, join_components, split_components,
+                                 translate_datapoints)
+
+
+class Upper(Translator):
+    """Stands in for a real model: a deterministic, length-changing 'translation'."""
+
+    def __init__(self, drop: str | None = None, empty: bool = False):
+        self.calls: list[list[str]] = []
+        self.drop, self.empty = drop, empty
+
+    def translate(self, texts):
+        self.calls.append(list(texts))
+        out = [t.upper() + "!" for t in texts]
+        if self.drop:
+            out = [t.replace(self.drop, "") for t in out]
+        return ["" for _ in out] if self.empty else out
+
+
+POINTS = [["What is a cell?", "A cell holds one value.", "cell"], ["Open the file.", "Then save it."]]
+
+
+def test_split_restores_every_component():
+    for comps in POINTS + [["one"], ["a [b] c", "d\nе", "ж"]]:
+        assert split_components(join_components(comps, "a question, its passage and answer"), len(comps)) == comps
+
+
+def test_joint_translation_is_one_call_per_datapoint_and_split_back():
+    tr = Upper()
+    out, log = translate_datapoints(POINTS, tr, relation="question, passage, answer")
+    assert out == [[c.upper() for c in p[:-1]] + [p[-1].upper() + "!"] for p in POINTS]
+    assert len(tr.calls) == 1 and len(tr.calls[0]) == 2  # one joined text per data point, one batch
+    assert log.summary()["joint"] == 2 and log.summary()["fallback_rate"] == 0
+
+
+def test_a_lost_indicator_triggers_the_per_component_fallback():
+    tr = Upper(drop="[2]")
+    out, log = translate_datapoints(POINTS, tr, relation="r")
+    assert out == [[c.upper() + "!" for c in p] for p in POINTS]  # each component translated alone
+    s = log.summary()
+    assert s["fallback"] == 2 and s["fallback_rate"] == 1.0 and s["reasons"] == {"split_failed": 2}
+    assert len(tr.calls) == 2 and tr.calls[1] == [c for p in POINTS for c in p]
+
+
+def test_bad_datapoints_are_counted_never_a_crash():
+    points = [["ok", "fine"], ["", "empty first"], ["has [1] inside", "x"]]
+    out, log = translate_datapoints(points, Upper(), relation="r")
+    assert out[0] == ["OK", "FINE!"] and out[1] is None and out[2] == ["HAS [1] INSIDE!", "X!"]
+    assert log.paths == ["joint", "failed", "fallback"]
+    assert log.summary()["reasons"] == {"empty_component": 1, "indicator_in_source": 1}
+
+
+def test_a_translator_returning_nothing_is_counted():
+    out, log = translate_datapoints(POINTS, Upper(empty=True), relation="r")
+    assert out == [None, None] and log.summary()["failed"] == 2
+    assert log.summary()["reasons"] == {"empty_translation": 2}
+
+    class Short(Translator):
+        def translate(self, texts):
+            return texts[:-1]
+
+    with pytest.raises(LangadaptError, match="returned 1 texts for 2"):
+        translate_datapoints(POINTS, Short(), relation="r")
+
+
+def test_per_component_mode_records_its_path():
+    out, log = translate_datapoints(POINTS, Upper(), relation_aware=False)
+    assert out == [[c.upper() + "!" for c in p] for p in POINTS] and log.paths == ["per_component"] * 2
+
+
+def test_dictionary_translator_keeps_case_numbers_and_indicators():
+    tr = DictionaryTranslator([("open", "открыть"), ("file", "файл"), ("the", "the"), ("save", "сохранить"),
+                               ("open up", "раскрыть")])
+    assert tr.translate(["[1] Open the file 2 times.", "Save!"]) == ["[1] Открыть the файл 2 times.", "Сохранить!"]
+    with pytest.raises(LangadaptError, match="no single-word"):
+        DictionaryTranslator([("open up", "раскрыть")])
