@@ -94,7 +94,7 @@ def transfer_plan(config: dict) -> dict[str, list[str]]:
 
 
 def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], list[tuple]]:
-    """(vocab, init, prop) triples to propagate, and those calibrate/sft start from: every
+    """(vocab, init, prop) triples to propagate, and those calibrate/instruct_tune start from: every
     `lep.methods` for the `transfer.methods` models (LEP Table 3), `lep.compare` for the extra
     initializations of `transfer.compare`; `lep.tune` of the former are tuned (Table 4)."""
     lep = config["lep"]
@@ -104,6 +104,6 @@ def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], lis
     main = set(config["transfer"]["methods"])
     props = [(v, i, p) for v, inits in plan.items() for i in inits
              for p in (lep["methods"] if i in main else [lep["compare"]])]
-    tuning = config["calibrate"]["enabled"] or config["sft"]["enabled"]
+    tuning = config["calibrate"]["enabled"] or config["instruct_tune"]["enabled"]
     tuned = [(v, i, lep["tune"]) for v, inits in plan.items() for i in inits if i in main] if tuning else []
     return props, tuned

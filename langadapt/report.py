@@ -18,7 +18,7 @@ METRICS = {
     "mc": [("acc", "mc_acc")],
     "copy": [("exact_match", "copy_em"), ("lcs_ratio", "copy_lcs"), ("length_ratio", "copy_len")],
 }
-STAGES = ("source", "init", "cpt", "lep", "calibrated", "sft")
+STAGES = ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned")
 
 
 def summary_table(evals: dict[str, str]) -> pd.DataFrame:
@@ -82,9 +82,9 @@ def tune_table(summary: pd.DataFrame, langs: list[str]) -> pd.DataFrame:
     rows = []
     if "source/instruct" in idx.index:
         rows.append({"model": "original instruct", "step": "baseline", **idx.loc["source/instruct", cols].to_dict()})
-    tuned = sorted({k.split("/", 1)[1] for k in idx.index if k.split("/")[0] in ("calibrated", "sft")})
+    tuned = sorted({k.split("/", 1)[1] for k in idx.index if k.split("/")[0] in ("calibrated", "instruct_tuned")})
     for t in tuned:
-        for stage, step in (("lep", "LEP"), ("calibrated", "+ calibration"), ("sft", "+ instruction tuning")):
+        for stage, step in (("lep", "LEP"), ("calibrated", "+ calibration"), ("instruct_tuned", "+ instruction tuning")):
             if f"{stage}/{t}" in idx.index:
                 rows.append({"model": t, "step": step, **idx.loc[f"{stage}/{t}", cols].to_dict()})
     return pd.DataFrame(rows)

@@ -103,8 +103,10 @@ def train(
     logging_steps: int = 10,
     loss_csv=None,
     tokens_per_example: int = 0,
+    trainer_cls=None,
 ):
-    """Train `model` in place with the HF Trainer; write loss.csv if asked; return the log rows."""
+    """Train `model` in place with the HF Trainer (or `trainer_cls`, a subclass with its own
+    loss); write loss.csv if asked; return the log rows."""
     from transformers import Trainer, TrainingArguments
 
     args = TrainingArguments(
@@ -125,11 +127,12 @@ def train(
         data_seed=seed,
         dataloader_num_workers=0,
         disable_tqdm=True,
+        remove_unused_columns=False,  # the datasets hold exactly what the loss reads
         use_cpu=not torch.cuda.is_available(),
     )
     world = max(1, args.world_size)
     losses = _LossLog(tokens_per_example * batch_size * grad_accum * world)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, callbacks=[losses.callback])
+    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, callbacks=[losses.callback])
     trainer.train()
     if loss_csv:
         Path(loss_csv).parent.mkdir(parents=True, exist_ok=True)

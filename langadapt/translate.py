@@ -213,3 +213,100 @@ def translate_datapoints(points: list[list[str]], translator: Translator, relati
 def _check_count(outputs: list, inputs: list) -> None:
     if len(outputs) != len(inputs):
         raise LangadaptError(f"translate: the translator returned {len(outputs)} texts for {len(inputs)}")
+
+
+# ------------------------------------------------------------------ stage entry point
+
+
+def make_translator(backend: str, *, dictionary=None, model=None, src: str = "en", tgt: str = "ru",
+                    src_code: str | None = None, tgt_code: str | None = None, batch_size: int = 16,
+                    max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:
+    """The configured backend: `dictionary` (a dictd package dir, .dict.dz or pairs file),
+    `hf_seq2seq` or `causal_lm` (a model directory)."""
+    if backend == "dictionary":
+        from .static_vectors import read_dictionary
+
+        return DictionaryTranslator(read_dictionary(dictionary))
+    if model is None:
+        raise LangadaptError(f"config key 'translate.model': backend {backend} needs a model")
+    if backend == "hf_seq2seq":
+        return Seq2SeqTranslator(model, src_code, tgt_code, batch_size, max_new_tokens, trust_remote_code)
+    if backend == "causal_lm":
+        names = {"en": "English", "ru": "Russian"}
+        return CausalLMTranslator(model, names.get(src, src), names.get(tgt, tgt), batch_size, max_new_tokens,
+                                  trust_remote_code=trust_remote_code)
+    raise LangadaptError(f"config key 'translate.backend': '{backend}' is unknown; choose from {', '.join(BACKENDS)}")
+
+
+def conversation_components(conv: list[dict]) -> list[str]:
+    """[instruction, passage, reply] of a templated conversation ('instruction\\n\\npassage')."""
+    head, _, passage = conv[0]["content"].partition("\n\n")
+    return [head, passage, conv[1]["content"]] if passage else [head, conv[1]["content"]]
+
+
+def components_conversation(parts: list[str]) -> list[dict]:
+    user = f"{parts[0]}\n\n{parts[1]}" if len(parts) == 3 else parts[0]
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": parts[-1]}]
+
+
+def page_groups(pairs: list[dict], size: int = 3) -> list[list[dict]]:
+    """Consecutive parallel pairs of one page (id before '#'), up to `size` per data point."""
+    groups: list[list[dict]] = []
+    for p in pairs:
+        page = p.get("id", "").split("#")[0]
+        if groups and len(groups[-1]) < size and groups[-1][0].get("id", "").split("#")[0] == page:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return [g for g in groups if len(g) > 1]
+
+
+def reference_scores(translator: Translator, pairs: list[dict], relation: str, src: str, tgt: str,
+                     n_points: int) -> dict:
+    """chrF and BLEU (sacrebleu) of the relation-aware and the per-component translation of the
+    same multi-component data points, against the held-out reference translation."""
+    import sacrebleu
+
+    points = page_groups(pairs)[:n_points]
+    src_points = [[p[src] for p in g] for g in points]
+    ref_points = [[p[tgt] for p in g] for g in points]
+    joint, jlog = translate_datapoints(src_points, translator, relation, relation_aware=True)
+    single, _ = translate_datapoints(src_points, translator, relation, relation_aware=False)
+    keep = [k for k in range(len(points)) if joint[k] is not None and single[k] is not None]
+    refs = [c for k in keep for c in ref_points[k]]
+    out = {"datapoints": len(points), "scored": len(keep), "components": len(refs),
+           "relation_aware_paths": jlog.summary()}
+    for name, hyp in (("relation_aware", joint), ("per_component", single)):
+        flat = [c for k in keep for c in hyp[k]]
+        out[name] = {"chrf": sacrebleu.corpus_chrf(flat, [refs]).score if refs else float("nan"),
+                     "bleu": sacrebleu.corpus_bleu(flat, [refs]).score if refs else float("nan")}
+    return out
+
+
+def build_translations(source_docs, out_jsonl, stats_json, translator: Translator, *, n: int, relation: str,
+                       relation_aware: bool, max_chars: int, seed: int, parallel_heldout=None,
+                       langs: tuple[str, str] = ("en", "ru"), eval_points: int = 200) -> dict:
+    """translate/instructions.jsonl: n templated source-language conversations with their
+    translation (null where it failed) and the path each took; stats.json: fallback rate,
+    reasons, and reference scores of both paths on held-out parallel data."""
+    import json
+
+    from .common import read_lines, write_json
+    from .instructions import instruction_conversations
+
+    convs = instruction_conversations(read_lines(source_docs), n, seed, max_chars, langs[0])
+    points = [conversation_components(c) for c in convs]
+    done, tlog = translate_datapoints(points, translator, relation, relation_aware)
+    with open(out_jsonl, "w", encoding="utf-8") as f:
+        for conv, parts, path in zip(convs, done, tlog.paths):
+            f.write(json.dumps({langs[0]: conv, langs[1]: parts and components_conversation(parts), "path": path},
+                               ensure_ascii=False) + "\n")
+    stats = {"instructions": tlog.summary()}
+    if parallel_heldout is not None:
+        pairs = [json.loads(line) for line in read_lines(parallel_heldout)]
+        stats["reference"] = reference_scores(translator, pairs, relation, langs[0], langs[1], eval_points)
+    write_json(stats_json, stats)
+    log.info("translations: %s", stats)
+    if tlog.summary()["failed"] == len(points):
+        raise LangadaptError(f"translate: every one of {len(points)} data points failed to translate")
+    return stats

@@ -7,7 +7,7 @@ try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     PLAN = transfer_plan(config)
     PAIRS = [(v, i) for v in config["tokenizer"]["variants"] for i in PLAN[v]]
-    # (vocab, init, prop) propagated; and those calibrate and sft start from
+    # (vocab, init, prop) propagated; and those calibrate and instruct_tune start from
     PROPAGATED, TUNED = lep_plan(config, PLAN)
 except LangadaptError as err:
     sys.exit(f"langadapt: {err}")
@@ -22,10 +22,10 @@ INITS = sorted({i for _, i in PAIRS})
 PLM = config["transfer"]["plm"]
 PROPS = sorted({p for _, _, p in PROPAGATED})
 CALIBRATE = config["calibrate"]
-SFT = config["sft"]
-# what sft fine-tunes: the calibrated model, or the propagated one
-SFT_FROM = (
-    "calibrated" if CALIBRATE["enabled"] and SFT["start"] == "calibrate" else "lep"
+TUNE = config["instruct_tune"]
+# what instruct_tune fine-tunes: the calibrated model, or the propagated one
+TUNE_FROM = (
+    "calibrated" if CALIBRATE["enabled"] and TUNE["start"] == "calibrate" else "lep"
 )
 GPU = config["resources"]["gpu_rules"]
 LIGHT = config["resources"]["light_rules"]
@@ -53,14 +53,19 @@ def model_keys():
     keys = ["source/base", "source/instruct"]
     keys += [f"{stage}/{v}/{i}" for v, i in PAIRS for stage in ("init", "cpt")]
     keys += [f"lep/{v}/{i}/{p}" for v, i, p in PROPAGATED]
-    for stage, on in (("calibrated", CALIBRATE["enabled"]), ("sft", SFT["enabled"])):
+    for stage, on in (
+        ("calibrated", CALIBRATE["enabled"]),
+        ("instruct_tuned", TUNE["enabled"]),
+    ):
         keys += [f"{stage}/{v}/{i}/{p}" for v, i, p in TUNED if on]
     return keys
 
 
 def is_instruct(key):
     """Instruct models (the copy task, through the chat template) by their model key."""
-    return key == "source/instruct" or key.startswith(("lep/", "calibrated/", "sft/"))
+    return key == "source/instruct" or key.startswith(
+        ("lep/", "calibrated/", "instruct_tuned/")
+    )
 
 
 def model_dir(key):

@@ -47,7 +47,7 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{model}}.tsv"
     wildcard_constraints:
-        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|sft)/[^/]+/[^/]+/[^/]+",
+        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+",
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS

@@ -26,16 +26,16 @@ rule calibration_data:
         "../scripts/calibration_data.py"
 
 
-rule sft_data:
+rule instruct_tune_data:
     input:
         docs=f"{R}/corpus/{TARGET}/train.txt",
         lib=lib("tune", "instructions"),
     output:
-        f"{R}/instructions/sft.jsonl",
+        f"{R}/instructions/instruct_tune.jsonl",
     log:
-        f"{R}/logs/sft_data.log",
+        f"{R}/logs/instruct_tune_data.log",
     benchmark:
-        f"{R}/benchmarks/sft_data.tsv"
+        f"{R}/benchmarks/instruct_tune_data.tsv"
     conda:
         "../envs/langadapt.yaml"
     threads: 1
@@ -43,14 +43,14 @@ rule sft_data:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
     params:
-        n=SFT["examples"],
-        lang=SFT["lang"],
-        copy_fraction=SFT["copy_fraction"],
+        n=TUNE["examples"],
+        lang=TUNE["lang"],
+        copy_fraction=TUNE["copy_fraction"],
         copy_instruction=config["evaluate"]["copy"]["instruction"],
-        max_chars=SFT["max_chars"],
+        max_chars=TUNE["max_chars"],
         seed=config["seed"],
     script:
-        "../scripts/sft_data.py"
+        "../scripts/instruct_tune_data.py"
 
 
 rule calibrate:
@@ -81,17 +81,17 @@ rule calibrate:
         "../scripts/lora_finetune.py"
 
 
-rule sft:
+rule instruct_tune:
     input:
-        model=f"{R}/{SFT_FROM}/{{vocab}}/{{init}}/{{prop}}",
-        data=f"{R}/instructions/sft.jsonl",
+        model=f"{R}/{TUNE_FROM}/{{vocab}}/{{init}}/{{prop}}",
+        data=f"{R}/instructions/instruct_tune.jsonl",
         lib=lib("tune", "train", "models"),
     output:
-        directory(f"{R}/sft/{{vocab}}/{{init}}/{{prop}}"),
+        directory(f"{R}/instruct_tuned/{{vocab}}/{{init}}/{{prop}}"),
     log:
-        f"{R}/logs/sft/{{vocab}}/{{init}}/{{prop}}.log",
+        f"{R}/logs/instruct_tune/{{vocab}}/{{init}}/{{prop}}.log",
     benchmark:
-        f"{R}/benchmarks/sft/{{vocab}}/{{init}}/{{prop}}.tsv"
+        f"{R}/benchmarks/instruct_tune/{{vocab}}/{{init}}/{{prop}}.tsv"
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
@@ -100,9 +100,9 @@ rule sft:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
     params:
-        lora=SFT["lora"],
-        train=SFT["train"],
-        max_len=SFT["max_len"],
+        lora=TUNE["lora"],
+        train=TUNE["train"],
+        max_len=TUNE["max_len"],
         seed=config["seed"],
         trust_remote_code=config["models"]["trust_remote_code"],
     script:

@@ -19,13 +19,36 @@ def test_shipped_configs_validate_and_get_defaults(name):
     cfg = validate_config(load(name), SCHEMA)
     assert cfg["pretrain"]["grad_accum"] == 1  # filled from the schema
     assert cfg["models"]["hf"]["base"].startswith("meta-llama/")
-    assert cfg["lep"]["methods"] == ["swap"]
+    assert cfg["lep"]["methods"] == ["swap", "overlap", "conversion"]
 
 
 def test_minimal_config_gets_every_default():
     cfg = validate_config({"corpus": {"sources": {"x": {"kind": "files", "lang": "ru", "paths": ["a.txt"]}}}}, SCHEMA)
     assert cfg["tokenizer"]["variants"] == {"bpe": {"kind": "bpe", "size": 8000}}
     assert cfg["resources"]["gpu_rules"]["gpu"] == 0
+    # LEP §2.4.2-2.4.3 (METHODS.md §5) as the defaults
+    cal, tune = cfg["calibrate"], cfg["instruct_tune"]
+    assert (cal["lora"]["r"], cal["lora"]["alpha"], cal["train"]["lr"], cal["train"]["weight_decay"]) == (8, 1, 2.5e-5, 0.1)
+    assert cal["lora"]["layers"] == "first_last" and cal["lora"]["train_embeddings"] and cal["train"]["epochs"] == 1
+    assert (tune["lora"]["r"], tune["lora"]["alpha"], tune["train"]["lr"], tune["train"]["weight_decay"]) == (32, 16, 5e-5, 0.05)
+    assert tune["lora"]["layers"] == "all" and not tune["lora"]["train_embeddings"] and tune["copy_fraction"] > 0
+
+
+def test_lep_plan_table3_on_the_main_inits_one_propagation_for_the_comparison():
+    from langadapt.config import lep_plan, transfer_plan
+
+    cfg = validate_config(load("config.yaml"), SCHEMA)
+    props, tuned = lep_plan(cfg, transfer_plan(cfg))
+    assert sorted(p for v, i, p in props if (v, i) == ("unigram", "mean")) == ["conversion", "overlap", "swap"]
+    assert [p for v, i, p in props if (v, i) == ("bpe", "salt")] == ["conversion"]
+    assert len(props) == 4 * 3 + 5 and tuned == [(v, "mean", "conversion") for v in cfg["tokenizer"]["variants"]]
+    cfg["lep"]["tune"] = "overlap"
+    cfg["lep"]["methods"] = ["swap"]
+    with pytest.raises(LangadaptError, match="'lep.tune'"):
+        lep_plan(cfg, transfer_plan(cfg))
+    cfg["lep"]["methods"] = ["swap", "overlap"]
+    cfg["calibrate"]["enabled"] = cfg["instruct_tune"]["enabled"] = False
+    assert lep_plan(cfg, transfer_plan(cfg))[1] == []
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_report_tables_and_plots(tmp_path):
     evals = {
         "lep/bpe/mean/swap": _eval(tmp_path / "c.json", 1.5, 3.0, 0.4),
         "lep/bpe/mean/conversion": _eval(tmp_path / "g.json", 1.45, 3.0, 0.5),
-        "sft/bpe/mean/conversion": _eval(tmp_path / "h.json", 1.35, 3.0, 0.8),
+        "instruct_tuned/bpe/mean/conversion": _eval(tmp_path / "h.json", 1.35, 3.0, 0.8),
         "calibrated/bpe/mean/conversion": _eval(tmp_path / "i.json", 1.4, 3.0, 0.6),
         "source/instruct": _eval(tmp_path / "j.json", 2.1, 1.5, 0.7),
         "source/base": _eval(tmp_path / "a.json", 2.0, 1.5),
@@ -54,7 +54,7 @@ def test_report_tables_and_plots(tmp_path):
     df = write_report(evals, cpt, toks, out, "t", ["en", "ru"], "bpe")
     assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/let", "init/bpe/mean", "cpt/bpe/let",
                                  "cpt/bpe/mean", "lep/bpe/mean/conversion", "lep/bpe/mean/swap",
-                                 "calibrated/bpe/mean/conversion", "sft/bpe/mean/conversion"]
+                                 "calibrated/bpe/mean/conversion", "instruct_tuned/bpe/mean/conversion"]
     assert list(df["bpb_ru"]) == [2.0, 2.1, 2.9, 3.3, 1.3, 1.4, 1.45, 1.5, 1.4, 1.35]
     assert df["copy_lcs_ru"].isna().sum() == 5 and (df["mc_acc_ru"] == 0.25).all()
     for png in ("loss", "tok", "init", "lep"):
