@@ -1,0 +1,102 @@
+# Relation-aware translation of English instruction data, and cross-lingual optimization
+# (CLO) against SFT on the same translated data, at each of clo.sizes.
+TRANSLATE = config["translate"]
+CLO = config["clo"]
+
+
+def translator_inputs(wildcards):
+    """The dictionary package, or the translation model the backend runs."""
+    if TRANSLATE["backend"] == "dictionary":
+        return {
+            "dictionary": TRANSLATE["dictionary_path"]
+            or f"{R}/corpus/debs/{TRANSLATE['dictionary_package']}"
+        }
+    if TRANSLATE["backend"] == "causal_lm" and TRANSLATE["model"] == "instruct":
+        return {"model": f"{R}/models/source/instruct"}
+    return {"model": f"{R}/models/translator"}
+
+
+rule fetch_translator:
+    output:
+        directory(f"{R}/models/translator"),
+    log:
+        f"{R}/logs/fetch_translator.log",
+    benchmark:
+        f"{R}/benchmarks/fetch_translator.tsv"
+    conda:
+        "../envs/langadapt.yaml"
+    threads: 1
+    resources:
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        hub_id=TRANSLATE["model"],
+        seq2seq=TRANSLATE["backend"] == "hf_seq2seq",
+        revision=TRANSLATE["revision"],
+        trust_remote_code=config["models"]["trust_remote_code"],
+    script:
+        "../scripts/fetch_translator.py"
+
+
+rule translate:
+    input:
+        unpack(translator_inputs),
+        docs=f"{R}/corpus/{SOURCE}/train.txt",
+        parallel=(
+            f"{R}/corpus/parallel/heldout.jsonl"
+            if config["corpus"]["parallel"]["enabled"]
+            else []
+        ),
+        lib=lib("translate", "instructions", "static_vectors", "tune", "models"),
+    output:
+        data=f"{R}/translate/instructions.jsonl",
+        stats=f"{R}/translate/stats.json",
+    log:
+        f"{R}/logs/translate.log",
+    benchmark:
+        f"{R}/benchmarks/translate.tsv"
+    conda:
+        "../envs/langadapt.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=GPU["gpu"] if TRANSLATE["backend"] != "dictionary" else 0,
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+    params:
+        cfg=TRANSLATE,
+        examples=max(CLO["sizes"]),
+        langs=[SOURCE, TARGET],
+        seed=config["seed"],
+        trust_remote_code=config["models"]["trust_remote_code"],
+    script:
+        "../scripts/translate.py"
+
+
+rule cross_lingual:
+    input:
+        model=f"{R}/models/source/instruct",
+        data=f"{R}/translate/instructions.jsonl",
+        lib=lib("clo", "train", "models"),
+    output:
+        directory(f"{R}/{{objective}}/{{size}}"),
+    log:
+        f"{R}/logs/{{objective}}/{{size}}.log",
+    benchmark:
+        f"{R}/benchmarks/{{objective}}/{{size}}.tsv"
+    wildcard_constraints:
+        objective="clo|sft",
+        size=r"\d+",
+    conda:
+        "../envs/langadapt.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=GPU["gpu"],
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+    params:
+        cfg=CLO,
+        langs=[SOURCE, TARGET],
+        seed=config["seed"],
+        trust_remote_code=config["models"]["trust_remote_code"],
+    script:
+        "../scripts/cross_lingual.py"
