@@ -32,6 +32,7 @@ include: "rules/transfer.smk"
 include: "rules/pretrain.smk"
 include: "rules/lep.smk"
 include: "rules/tune.smk"
+include: "rules/clo.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

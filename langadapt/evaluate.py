@@ -15,9 +15,11 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "tasks"
 
 
-# task kinds: bits per byte and multiple choice for every model, copy (through the chat
-# template) for instruct models only
-KINDS = ("bpb", "mc", "copy")
+# task kinds: bits per byte and multiple choice for every model; copy and response language
+# (through the chat template) for instruct models only
+KINDS = ("bpb", "mc", "copy", "lang")
+CHAT_KINDS = ("copy", "lang")
+SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "en": "LATIN", "de": "LATIN", "fr": "LATIN"}
 COPY_INSTRUCTION = "Repeat the following text exactly."
 
 
@@ -54,6 +56,25 @@ def copy_scores(reference: str, output: str) -> dict:
             "lcs_ratio": lcs_length(ref, out) / max(len(ref), 1)}
 
 
+def in_language(text: str, lang: str) -> float:
+    """1.0 when most letters of `text` are in the script of `lang` (Cyrillic for ru, Latin for en):
+    the CLO paper's check that a model answers in the language it was asked in."""
+    import unicodedata
+
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    script = SCRIPTS.get(lang)
+    if script is None:
+        raise LangadaptError(f"evaluate: no script known for language '{lang}' ({', '.join(SCRIPTS)})")
+    share = sum(unicodedata.name(c, "").startswith(script) for c in letters) / len(letters)
+    return float(share > 0.5)
+
+
+def lang_scores(lang: str, output: str) -> dict:
+    return {"in_language": in_language(output, lang), "answered": float(bool(output.strip()))}
+
+
 def _trim(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0]
 
@@ -87,9 +108,19 @@ def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[
     return out
 
 
+def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0) -> list[dict]:
+    """Templated instructions in `lang` over its held-out text (answer in the asked language?)."""
+    from .instructions import TEMPLATES, instruction_conversations
+
+    if lang not in TEMPLATES or not n:
+        return []
+    convs = instruction_conversations(docs, n, seed, max_chars, lang)
+    return [{"prompt": c[0]["content"], "lang": lang} for c in convs]
+
+
 def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES, *, mc_docs: int = 100,
                 copy_docs_n: int = 32, copy_chars: int = 160, instruction: str = COPY_INSTRUCTION,
-                source_tokenizer=None, seed: int = 0) -> list[str]:
+                lang_docs_n: int = 0, source_tokenizer=None, seed: int = 0) -> list[str]:
     """lm-eval task YAMLs (and their JSONL data) for each language's held-out text: bits per
     byte, multiple choice and copy. The copy task generates up to 1.25× the longest text's
     length under `source_tokenizer` (the least efficient one), or 2 tokens per character."""
@@ -98,7 +129,8 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     template_dir = Path(template_dir)
-    shutil.copy(template_dir / "copy_metrics.py", out_dir / "copy_metrics.py")
+    for hook in ("copy_metrics.py", "lang_metrics.py"):
+        shutil.copy(template_dir / hook, out_dir / hook)
     names = []
     for lang, path in sorted(heldout.items()):
         all_docs = read_lines(path)
@@ -109,10 +141,12 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
             "bpb": [{"text": d} for d in docs],
             "mc": choice_docs(all_docs, mc_docs, copy_chars, seed),
             "copy": copy_docs(all_docs, copy_docs_n, copy_chars, instruction),
+            "lang": lang_docs(all_docs, lang_docs_n, copy_chars, lang, seed),
         }
         for kind, rows in data.items():
             if not rows:
-                if kind == "bpb" or (kind == "mc" and mc_docs) or (kind == "copy" and copy_docs_n):
+                if kind == "bpb" or (kind == "mc" and mc_docs) or (kind == "copy" and copy_docs_n) or (
+                        kind == "lang" and lang_docs_n and lang in SCRIPTS):
                     raise LangadaptError(f"evaluate: held-out file {path} has no documents long enough for "
                                          f"the {kind} task")
                 continue
@@ -122,13 +156,13 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
                 for r in rows:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
             text = (template_dir / {"bpb": "bits_per_byte.yaml", "mc": "multiple_choice.yaml",
-                                    "copy": "copy.yaml"}[kind]).read_text()
+                                    "copy": "copy.yaml", "lang": "response_language.yaml"}[kind]).read_text()
             text = text.replace("TASK", name).replace("DATA_FILE", json.dumps(str(file)))
-            if kind == "copy":
-                longest = max(len(r["text"]) for r in rows)
+            if kind in CHAT_KINDS:  # room to copy the passage (or, for lang, to answer about it)
+                texts = [r.get("text", r["prompt"]) for r in rows]
+                longest = max(len(t) for t in texts)
                 if source_tokenizer is not None:
-                    longest = max(len(x) for x in source_tokenizer([r["text"] for r in rows],
-                                                                   add_special_tokens=False)["input_ids"])
+                    longest = max(len(x) for x in source_tokenizer(texts, add_special_tokens=False)["input_ids"])
                     longest = int(1.25 * longest) + 4
                 else:
                     longest *= 2
@@ -202,11 +236,12 @@ def _check_generation_room(model_dir, tasks_dir, tasks) -> None:
 
 def write_evaluation(model_dir, tasks_dir, heldout: dict[str, str], out_json, *, batch_size: int, max_docs: int,
                      limit: int | None = None, trust_remote_code: bool = False, instruct: bool = False) -> dict:
-    """Every task in `tasks_dir` (copy only for an instruct model, through its chat template)."""
+    """Every task in `tasks_dir` (copy and response language only for an instruct model, through
+    its chat template)."""
     from .common import write_json
 
     names = sorted(p.stem for p in Path(tasks_dir).glob("*.yaml"))
-    chat = [n for n in names if task_kind(n) == "copy"]
+    chat = [n for n in names if task_kind(n) in CHAT_KINDS]
     tasks = [n for n in names if n not in chat]
     result = evaluate_model(model_dir, tasks_dir, tasks, heldout, batch_size=batch_size, max_docs=max_docs,
                             limit=limit, trust_remote_code=trust_remote_code, chat_tasks=chat if instruct else [])

@@ -17,8 +17,11 @@ METRICS = {
     "bpb": [("bits_per_byte", "bpb")],
     "mc": [("acc", "mc_acc")],
     "copy": [("exact_match", "copy_em"), ("lcs_ratio", "copy_lcs"), ("length_ratio", "copy_len")],
+    "lang": [("in_language", "in_lang")],
 }
-STAGES = ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned")
+STAGES = ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned", "sft", "clo")
+# stages whose models keep the source vocabulary (no {vocab} in their key)
+SOURCE_VOCAB = ("source", "sft", "clo")
 
 
 def summary_table(evals: dict[str, str]) -> pd.DataFrame:
@@ -28,7 +31,7 @@ def summary_table(evals: dict[str, str]) -> pd.DataFrame:
     for key, path in evals.items():
         ev = json.loads(Path(path).read_text())
         parts = key.split("/")
-        row = {"model": key, "stage": parts[0], "vocab": parts[1] if parts[0] != "source" else "source",
+        row = {"model": key, "stage": parts[0], "vocab": "source" if parts[0] in SOURCE_VOCAB else parts[1],
                "vocab_size": ev["vocab_size"]}
         for task, m in ev["lm_eval"].items():
             _, kind, lang = task.split("_", 2) if task.startswith("langadapt_") else ("", "", task)
@@ -45,7 +48,7 @@ def summary_table(evals: dict[str, str]) -> pd.DataFrame:
 
 def _scores(summary: pd.DataFrame, langs: list[str]) -> list[str]:
     """The score columns of instruct models, target language first."""
-    cols = [f"{c}_{lang}" for lang in reversed(langs) for c in ("bpb", "copy_em", "copy_lcs", "mc_acc")]
+    cols = [f"{c}_{lang}" for lang in reversed(langs) for c in ("bpb", "copy_em", "copy_lcs", "mc_acc", "in_lang")]
     return [c for c in cols if c in summary]
 
 
@@ -88,6 +91,75 @@ def tune_table(summary: pd.DataFrame, langs: list[str]) -> pd.DataFrame:
             if f"{stage}/{t}" in idx.index:
                 rows.append({"model": t, "step": step, **idx.loc[f"{stage}/{t}", cols].to_dict()})
     return pd.DataFrame(rows)
+
+
+def clo_table(summary: pd.DataFrame, langs: list[str]) -> pd.DataFrame:
+    """CLO against SFT on the same translated data, per data size: target-language proficiency and
+    source-language retention, the original instruct model as the baseline row."""
+    cols = _scores(summary, langs)
+    idx = summary.set_index("model")
+    rows = []
+    if "source/instruct" in idx.index:
+        rows.append({"objective": "original instruct", "size": 0, **idx.loc["source/instruct", cols].to_dict()})
+    keys = [k for k in idx.index if k.split("/")[0] in ("sft", "clo")]
+    for k in sorted(keys, key=lambda k: (int(k.split("/")[1]), k)):
+        objective, size = k.split("/")
+        rows.append({"objective": objective, "size": int(size), **idx.loc[k, cols].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def translation_table(stats_json) -> pd.DataFrame:
+    """How the training data was translated (paths taken) and how well (chrF/BLEU of both paths
+    against the held-out reference, where there is one)."""
+    st = json.loads(Path(stats_json).read_text())
+    ins = st["instructions"]
+    rows = [{"what": "instruction data", "datapoints": ins["datapoints"], "joint": ins["joint"],
+             "fallback": ins["fallback"], "per_component": ins["per_component"], "failed": ins["failed"],
+             "fallback_rate": ins["fallback_rate"], "reasons": "; ".join(f"{k} {v}" for k, v in ins["reasons"].items())}]
+    ref = st.get("reference")
+    if ref:
+        paths = ref["relation_aware_paths"]
+        for name in ("relation_aware", "per_component"):
+            rows.append({"what": f"held-out parallel, {name.replace('_', '-')}", "datapoints": ref["scored"],
+                         "joint": paths["joint"] if name == "relation_aware" else 0,
+                         "fallback": paths["fallback"] if name == "relation_aware" else 0,
+                         "per_component": 0 if name == "relation_aware" else ref["scored"], "failed": 0,
+                         "fallback_rate": paths["fallback_rate"] if name == "relation_aware" else float("nan"),
+                         "chrf": ref[name]["chrf"], "bleu": ref[name]["bleu"]})
+    return pd.DataFrame(rows)
+
+
+def plot_clo(table: pd.DataFrame, langs: list[str], out_png) -> None:
+    """Share of responses in the language asked, target and source language, CLO vs SFT per
+    data size, the original instruct model dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    metrics = [m for m in (f"in_lang_{langs[-1]}", f"in_lang_{langs[0]}", f"copy_lcs_{langs[-1]}") if m in table]
+    runs = table[table["size"] > 0]
+    sizes = sorted(runs["size"].unique())
+    fig, axes = plt.subplots(1, max(len(metrics), 1), figsize=(4.5 * max(len(metrics), 1), 4), dpi=120, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        x = np.arange(len(sizes))
+        for k, obj in enumerate(("sft", "clo")):
+            vals = [runs[(runs["objective"] == obj) & (runs["size"] == n)][metric].mean() for n in sizes]
+            bars = ax.bar(x + (k - 0.5) * 0.4, vals, 0.4, label=obj.upper())
+            ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        base = table[table["size"] == 0]
+        if len(base):
+            ax.axhline(float(base[metric].iloc[0]), color="k", ls="--", lw=1, label="original instruct")
+        ax.set_xticks(x, [f"{n} examples" for n in sizes], fontsize=8)
+        ax.set_title(metric.replace("in_lang", "answers in the language asked,").replace("copy_lcs", "copy LCS,"),
+                     fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
 
 
 def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
@@ -278,9 +350,10 @@ def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: s
 
 
 def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
-                 title: str, langs: list[str], compare_vocab: str) -> pd.DataFrame:
+                 title: str, langs: list[str], compare_vocab: str, translation_stats=None) -> pd.DataFrame:
     """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png, transfer_csv, transfer_png,
-    lep_csv, tune_csv, lep_png. `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
+    lep_csv, tune_csv, lep_png, and with `translation_stats` (translate/stats.json) also clo_csv,
+    translation_csv, clo_png. `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
     target = langs[-1]
     df = summary_table(evals)
     tok = tokenizer_table(tokenizer_stats)
@@ -297,6 +370,17 @@ def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stat
     plot_tokenizers(tok, out["tokenizers_png"], langs)
     plot_init_comparison(tr, cpt_dirs, compare_vocab, target, out["transfer_png"])
     plot_lep(lep, tune, target, out["lep_png"])
+    clo_md = ""
+    if translation_stats:
+        clo = clo_table(df, langs)
+        trans = translation_table(translation_stats)
+        clo.to_csv(out["clo_csv"], index=False)
+        trans.to_csv(out["translation_csv"], index=False)
+        plot_clo(clo, langs, out["clo_png"])
+        clo_md = (to_markdown(trans, "Translated training data: paths taken, and quality against held-out references")
+                  .replace("# ", "## ", 1) + "\n"
+                  + to_markdown(clo, f"CLO vs SFT: {target} proficiency and {langs[0]} retention").replace("# ", "## ", 1)
+                  + f"\n![CLO vs SFT]({Path(out['clo_png']).relative_to(Path(out['md']).parent).as_posix()})\n")
     rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
     h2 = lambda d, t: to_markdown(d, t).replace("# ", "## ", 1)  # noqa: E731
     names = {"bpb": "bits per byte", "copy_lcs": "copy LCS ratio", "copy_em": "copy exact match",
@@ -312,6 +396,7 @@ def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stat
         + f"\n![Initializations]({rel(out['transfer_png'])})\n\n"
         + table3
         + (h2(tune, "LEP Table 4: self-calibration and continued instruction tuning") + "\n" if len(tune) else "")
-        + f"![Propagation and tuning]({rel(out['lep_png'])})\n"
+        + f"![Propagation and tuning]({rel(out['lep_png'])})\n\n"
+        + clo_md
     )
     return df

@@ -1,19 +1,5 @@
 # Relation-aware translation of English instruction data, and cross-lingual optimization
 # (CLO) against SFT on the same translated data, at each of clo.sizes.
-TRANSLATE = config["translate"]
-CLO = config["clo"]
-
-
-def translator_inputs(wildcards):
-    """The dictionary package, or the translation model the backend runs."""
-    if TRANSLATE["backend"] == "dictionary":
-        return {
-            "dictionary": TRANSLATE["dictionary_path"]
-            or f"{R}/corpus/debs/{TRANSLATE['dictionary_package']}"
-        }
-    if TRANSLATE["backend"] == "causal_lm" and TRANSLATE["model"] == "instruct":
-        return {"model": f"{R}/models/source/instruct"}
-    return {"model": f"{R}/models/translator"}
 
 
 rule fetch_translator:

@@ -1,6 +1,7 @@
 import sys
 
-from langadapt.config import METHOD_INPUTS, lep_plan, transfer_plan, validate_config
+from langadapt.config import lep_plan, transfer_plan, validate_config
+from langadapt.methods import METHOD_INPUTS
 from langadapt.errors import LangadaptError
 
 try:
@@ -58,13 +59,15 @@ def model_keys():
         ("instruct_tuned", TUNE["enabled"]),
     ):
         keys += [f"{stage}/{v}/{i}/{p}" for v, i, p in TUNED if on]
+    if config["clo"]["enabled"]:
+        keys += [f"{o}/{n}" for n in config["clo"]["sizes"] for o in ("sft", "clo")]
     return keys
 
 
 def is_instruct(key):
-    """Instruct models (the copy task, through the chat template) by their model key."""
+    """Instruct models (copy and response language, through the chat template) by their key."""
     return key == "source/instruct" or key.startswith(
-        ("lep/", "calibrated/", "instruct_tuned/")
+        ("lep/", "calibrated/", "instruct_tuned/", "sft/", "clo/")
     )
 
 
@@ -95,7 +98,7 @@ def transfer_inputs(wildcards):
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("config", "models", "overlap", "static_vectors", *mods),
+        "lib": lib("methods", "models", "overlap", "static_vectors", *mods),
     }
     need = METHOD_INPUTS.get(m)
     if need == "vectors":
@@ -109,3 +112,19 @@ def tokenizer_inputs(wildcards):
     """The hf PLM, for a variant of kind plm (its tokenizer becomes the variant)."""
     kind = config["tokenizer"]["variants"][wildcards.vocab]["kind"]
     return {"plm": f"{R}/models/plm"} if kind == "plm" else {}
+
+
+TRANSLATE = config["translate"]
+CLO = config["clo"]
+
+
+def translator_inputs(wildcards):
+    """The dictionary package, or the translation model the backend runs."""
+    if TRANSLATE["backend"] == "dictionary":
+        return {
+            "dictionary": TRANSLATE["dictionary_path"]
+            or f"{R}/corpus/debs/{TRANSLATE['dictionary_package']}"
+        }
+    if TRANSLATE["backend"] == "causal_lm" and TRANSLATE["model"] == "instruct":
+        return {"model": f"{R}/models/source/instruct"}
+    return {"model": f"{R}/models/translator"}

@@ -8,6 +8,8 @@ rule eval_tasks:
                 "multiple_choice.yaml",
                 "copy.yaml",
                 "copy_metrics.py",
+                "response_language.yaml",
+                "lang_metrics.py",
             )
         ],
         source_tokenizer=SOURCE_TOKENIZER,
@@ -29,6 +31,7 @@ rule eval_tasks:
         max_docs=config["evaluate"]["max_docs"],
         mc_docs=config["evaluate"]["mc_docs"],
         copy_task=config["evaluate"]["copy"],
+        lang_docs=config["evaluate"]["lang_docs"],
         seed=config["seed"],
     script:
         "../scripts/eval_tasks.py"
@@ -47,7 +50,7 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{model}}.tsv"
     wildcard_constraints:
-        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+",
+        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+|(sft|clo)/\d+",
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS

@@ -3,8 +3,18 @@ rule report:
         evals=expand(f"{R}/eval/{{model}}.json", model=model_keys()),
         cpt=[f"{R}/cpt/{v}/{i}" for v, i in PAIRS],
         tokenizers=expand(f"{R}/tokenizers/{{vocab}}", vocab=VOCABS),
+        translation=(f"{R}/translate/stats.json" if config["clo"]["enabled"] else []),
         lib=lib("report"),
     output:
+        **(
+            {
+                "clo_csv": f"{R}/report/clo.csv",
+                "translation_csv": f"{R}/report/translation.csv",
+                "clo_png": f"{R}/report/figures/clo.png",
+            }
+            if config["clo"]["enabled"]
+            else {}
+        ),
         csv=f"{R}/report/summary.csv",
         md=f"{R}/report/summary.md",
         loss=f"{R}/report/figures/cpt_loss.png",

@@ -12,6 +12,7 @@ with stage(snakemake.log[0]):
         copy_docs_n=p.copy_task["docs"],
         copy_chars=p.copy_task["max_chars"],
         instruction=p.copy_task["instruction"],
+        lang_docs_n=p.lang_docs,
         source_tokenizer=load_tokenizer(snakemake.input.source_tokenizer),
         seed=p.seed,
     )

@@ -11,4 +11,5 @@ with stage(snakemake.log[0]):
         p.title,
         p.langs,
         p.compare_vocab,
+        translation_stats=snakemake.input.translation or None,
     )

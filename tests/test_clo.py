@@ -66,3 +66,37 @@ def test_one_step_prefers_the_right_language(byte_level_tok):
     assert (margin1 > margin0.detach()).all() and loss1 < loss0
     inner = {n for n, p in model.named_parameters() if p.requires_grad}
     assert inner and all(any(a in n for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for n in inner)
+
+
+def test_build_cross_lingual_trains_attention_only(tmp_path, byte_level_tok):
+    import json
+
+    import pytest
+
+    from langadapt.clo import build_cross_lingual
+    from langadapt.errors import LangadaptError
+    from langadapt.models import load_model, save_model
+
+    tok = _chat(byte_level_tok)
+    save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
+               tmp_path / "instruct")
+    with open(tmp_path / "tr.jsonl", "w") as f:
+        for _ in range(6):
+            f.write(json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"en": EN[0], "ru": None, "path": "failed"}) + "\n")
+    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 1, "max_steps": -1, "warmup_steps": 0,
+                 "weight_decay": 0.0, "logging_steps": 1}
+    old = load_model(tmp_path / "instruct").state_dict()
+    for objective in ("clo", "sft"):
+        info = build_cross_lingual(tmp_path / "instruct", tmp_path / "tr.jsonl", tmp_path / objective,
+                                   objective=objective, n=6, beta=0.5, nll_weight=1.0, train_cfg=train_cfg,
+                                   max_len=64, seed=0)
+        assert info["examples"] == (12 if objective == "clo" else 6)
+        new = load_model(tmp_path / objective).state_dict()
+        changed = {k for k in old if not torch.equal(old[k], new[k])}
+        assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
+        assert (tmp_path / objective / "loss.csv").exists()
+    with pytest.raises(LangadaptError, match="fewer than the 7"):
+        build_cross_lingual(tmp_path / "instruct", tmp_path / "tr.jsonl", tmp_path / "x", objective="clo", n=7,
+                            beta=0.5, nll_weight=1.0, train_cfg=train_cfg, max_len=64, seed=0)
+    assert not (tmp_path / "x").exists()

@@ -78,8 +78,8 @@ def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level
     write_lines(tmp_path / "ru.txt", ru_docs[:40])
     heldout = {"ru": str(tmp_path / "ru.txt")}
     names = write_tasks(tmp_path / "tasks", heldout, max_docs=8, mc_docs=8, copy_docs_n=4, copy_chars=60,
-                        source_tokenizer=byte_level_tok)
-    assert names == [task_name(k, "ru") for k in ("bpb", "mc", "copy")]
+                        lang_docs_n=3, source_tokenizer=byte_level_tok)
+    assert names == [task_name(k, "ru") for k in ("bpb", "mc", "copy", "lang")]
     tok = copy.deepcopy(byte_level_tok)
     tok.chat_template, tok.eos_token = CHAT_TEMPLATE, CHAT_TOKENS[-1]
     save_model(tiny_model, tok, tmp_path / "instruct")
@@ -88,9 +88,10 @@ def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level
     assert 0 <= res[task_name("mc", "ru")]["acc"] <= 1
     c = res[task_name("copy", "ru")]
     assert c["exact_match"] == 0.0 and 0 <= c["lcs_ratio"] <= 1  # an untrained model copies nothing
+    assert 0 <= res[task_name("lang", "ru")]["in_language"] <= 1
     base = write_evaluation(tmp_path / "instruct", tmp_path / "tasks", heldout, tmp_path / "b.json", batch_size=4,
                             max_docs=8)["lm_eval"]
-    assert task_name("copy", "ru") not in base and task_name("mc", "ru") in base
+    assert task_name("copy", "ru") not in base and task_name("lang", "ru") not in base and task_name("mc", "ru") in base
 
 
 def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_model, byte_level_tok, ru_docs):
@@ -112,3 +113,10 @@ def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_m
         write_evaluation(tmp_path / "m", tmp_path / "tasks", heldout, tmp_path / "e.json", batch_size=4, max_docs=8,
                          instruct=True)
     assert not (tmp_path / "e.json").exists()
+
+
+def test_in_language_by_script():
+    from langadapt.evaluate import in_language
+
+    assert in_language("Привет, мир! OK", "ru") == 1.0 and in_language("Hello, мир", "ru") == 0.0
+    assert in_language("Hello world", "en") == 1.0 and in_language("12 345 ...", "en") == 0.0

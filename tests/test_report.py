@@ -10,6 +10,7 @@ def _eval(path, bpb_ru, cpt_ru, copy_lcs=None):
     tasks = {"langadapt_bpb_ru": {"bits_per_byte": bpb_ru}, "langadapt_mc_ru": {"acc": 0.25, "acc_norm": 0.3}}
     if copy_lcs is not None:
         tasks["langadapt_copy_ru"] = {"exact_match": 0.0, "lcs_ratio": copy_lcs, "length_ratio": 1.0}
+        tasks["langadapt_lang_ru"] = {"in_language": copy_lcs / 2, "answered": 1.0}
     path.write_text(json.dumps({"vocab_size": 10, "lm_eval": tasks, "tokenization": {"ru": {"chars_per_token": cpt_ru}}}))
     return str(path)
 
@@ -37,6 +38,9 @@ def test_report_tables_and_plots(tmp_path):
         "instruct_tuned/bpe/mean/conversion": _eval(tmp_path / "h.json", 1.35, 3.0, 0.8),
         "calibrated/bpe/mean/conversion": _eval(tmp_path / "i.json", 1.4, 3.0, 0.6),
         "source/instruct": _eval(tmp_path / "j.json", 2.1, 1.5, 0.7),
+        "clo/10": _eval(tmp_path / "k.json", 2.0, 1.5, 0.9),
+        "sft/10": _eval(tmp_path / "l.json", 2.05, 1.5, 0.5),
+        "clo/5": _eval(tmp_path / "m.json", 2.0, 1.5, 0.8),
         "source/base": _eval(tmp_path / "a.json", 2.0, 1.5),
         "cpt/bpe/mean": _eval(tmp_path / "b.json", 1.4, 3.0),
         "init/bpe/mean": _eval(tmp_path / "d.json", 3.3, 3.0),
@@ -50,14 +54,25 @@ def test_report_tables_and_plots(tmp_path):
                                               "tokenizers_csv": "tokenizers.csv", "tokenizers_png": "figures/tok.png",
                                               "transfer_csv": "transfer.csv", "transfer_png": "figures/init.png",
                                               "lep_csv": "lep.csv", "tune_csv": "tune.csv",
-                                              "lep_png": "figures/lep.png"}.items()}
-    df = write_report(evals, cpt, toks, out, "t", ["en", "ru"], "bpe")
+                                              "lep_png": "figures/lep.png", "clo_csv": "clo.csv",
+                                              "translation_csv": "translation.csv",
+                                              "clo_png": "figures/clo.png"}.items()}
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({
+        "instructions": {"datapoints": 10, "joint": 8, "fallback": 1, "per_component": 0, "failed": 1,
+                         "fallback_rate": 0.1, "failed_rate": 0.1, "reasons": {"split_failed": 1, "empty_component": 1}},
+        "reference": {"datapoints": 5, "scored": 5, "components": 12,
+                      "relation_aware_paths": {"joint": 5, "fallback": 0, "fallback_rate": 0.0},
+                      "relation_aware": {"chrf": 40.0, "bleu": 10.0}, "per_component": {"chrf": 35.0, "bleu": 8.0}}}))
+    df = write_report(evals, cpt, toks, out, "t", ["en", "ru"], "bpe", translation_stats=stats)
     assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/let", "init/bpe/mean", "cpt/bpe/let",
                                  "cpt/bpe/mean", "lep/bpe/mean/conversion", "lep/bpe/mean/swap",
-                                 "calibrated/bpe/mean/conversion", "instruct_tuned/bpe/mean/conversion"]
-    assert list(df["bpb_ru"]) == [2.0, 2.1, 2.9, 3.3, 1.3, 1.4, 1.45, 1.5, 1.4, 1.35]
+                                 "calibrated/bpe/mean/conversion", "instruct_tuned/bpe/mean/conversion", "sft/10",
+                                 "clo/10", "clo/5"]
+    assert list(df["bpb_ru"]) == [2.0, 2.1, 2.9, 3.3, 1.3, 1.4, 1.45, 1.5, 1.4, 1.35, 2.05, 2.0, 2.0]
     assert df["copy_lcs_ru"].isna().sum() == 5 and (df["mc_acc_ru"] == 0.25).all()
-    for png in ("loss", "tok", "init", "lep"):
+    assert list(df[df["stage"].isin(["sft", "clo"])]["vocab"]) == ["source"] * 3
+    for png in ("loss", "tok", "init", "lep", "clo"):
         assert (tmp_path / f"r/figures/{png}.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "r/summary.md").read_text()
     assert "| source/base | source |" in md and "![Tokenizer efficiency](figures/tok.png)" in md
@@ -82,3 +97,9 @@ def test_report_tables_and_plots(tmp_path):
     # Table 3's shape: a row per vocabulary, a column per propagation, the original model beside them
     assert "| vocab | init | original instruct | swap | conversion |" in md
     assert "| bpe | mean | 0.700 | 0.400 | 0.500 |" in md
+    clo = pd.read_csv(tmp_path / "r/clo.csv")
+    assert list(zip(clo["objective"], clo["size"])) == [("original instruct", 0), ("clo", 5), ("clo", 10), ("sft", 10)]
+    assert list(clo["in_lang_ru"]) == [0.35, 0.4, 0.45, 0.25]
+    tr = pd.read_csv(tmp_path / "r/translation.csv")
+    assert list(tr["chrf"].fillna(0)) == [0, 40.0, 35.0] and tr["reasons"].iloc[0] == "split_failed 1; empty_component 1"
+    assert "## CLO vs SFT" in md or "## CLO vs SFT" in (tmp_path / "r/summary.md").read_text()

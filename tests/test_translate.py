@@ -79,3 +79,26 @@ def test_dictionary_translator_keeps_case_numbers_and_indicators():
     assert tr.translate(["[1] Open the file 2 times.", "Save!"]) == ["[1] Открыть the файл 2 times.", "Сохранить!"]
     with pytest.raises(LangadaptError, match="no single-word"):
         DictionaryTranslator([("open up", "раскрыть")])
+
+
+def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp_path, en_docs):
+    import json
+
+    from langadapt.common import write_lines
+    from langadapt.translate import build_translations
+
+    write_lines(tmp_path / "en.txt", en_docs[:60])
+    pairs = [{"id": f"page{k // 3}#p{k}", "en": f"Open the file {k}.", "ru": f"Открыть файл {k}."} for k in range(12)]
+    (tmp_path / "par.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in pairs))
+    tr = DictionaryTranslator([("open", "открыть"), ("the", "этот"), ("file", "файл"), ("repeat", "повторить")])
+    stats = build_translations(tmp_path / "en.txt", tmp_path / "out.jsonl", tmp_path / "stats.json", tr, n=20,
+                               relation="r", relation_aware=True, max_chars=80, seed=0,
+                               parallel_heldout=tmp_path / "par.jsonl", eval_points=10)
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(rows) == 20 and all(r["path"] == "joint" for r in rows)
+    first = rows[0]
+    assert [m["role"] for m in first["ru"]] == ["user", "assistant"] and first["en"][0]["content"] != first["ru"][0]["content"]
+    ref = stats["reference"]
+    assert ref["datapoints"] == 4 and ref["components"] == 12  # three paragraphs per page
+    assert ref["relation_aware"]["chrf"] > 50 and ref["per_component"]["chrf"] == ref["relation_aware"]["chrf"]
+    assert json.loads((tmp_path / "stats.json").read_text()) == stats

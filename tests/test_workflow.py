@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
           "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "focus_vectors", "wechsel_vectors",
-          "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune",
+          "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune", "translate", "cross_lingual",
           "eval_tasks", "evaluate", "report"}
 PROPS = ["swap", "overlap", "conversion"]
 INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
@@ -71,6 +71,7 @@ def smoke_propagated() -> list[str]:
 
 
 TUNED = ["bpe/mean/conversion", "extended/mean/conversion"]
+CROSS_LINGUAL = ["sft/8", "clo/8", "sft/16", "clo/16"]
 
 
 def smoke_config(tmp: Path, **changes) -> Path:
@@ -147,7 +148,8 @@ def test_smoke_report(smoke):
     assert list(df["model"][:2]) == ["source/base", "source/instruct"]
     assert sorted(df["model"][2:]) == sorted([f"{s}/{v}/{i}" for v, i in pairs for s in ("init", "cpt")]
                                              + [f"lep/{k}" for k in smoke_propagated()]
-                                             + [f"{s}/{k}" for k in TUNED for s in ("calibrated", "instruct_tuned")])
+                                             + [f"{s}/{k}" for k in TUNED for s in ("calibrated", "instruct_tuned")]
+                                             + CROSS_LINGUAL)
     assert len(smoke_propagated()) == 3 + 3 + 5
     assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
     cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
@@ -230,6 +232,31 @@ def test_smoke_propagation_and_tuning(smoke):
     assert (res / "report/figures/lep.png").stat().st_size > 5000
 
 
+def test_smoke_translation_and_cross_lingual(smoke):
+    """English instructions translated once per data point and split back; CLO and SFT at two sizes
+    train attention only; both are scored on the response language; the report compares them."""
+    from langadapt.models import load_model
+
+    _, res = smoke
+    rows = [json.loads(line) for line in (res / "translate/instructions.jsonl").read_text().splitlines()]
+    assert len(rows) == 16 and sum(r["path"] == "joint" for r in rows) >= 12
+    assert all(r["ru"] is None or r["ru"][0]["content"] != r["en"][0]["content"] for r in rows)
+    stats = json.loads((res / "translate/stats.json").read_text())
+    assert stats["instructions"]["datapoints"] == 16
+    inst = load_model(res / "models/source/instruct").state_dict()
+    for key in CROSS_LINGUAL:
+        new = load_model(res / key).state_dict()
+        changed = {k for k in inst if not torch.equal(inst[k], new[k])}
+        assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed), key
+        tasks = json.loads((res / f"eval/{key}.json").read_text())["lm_eval"]
+        assert {"langadapt_lang_ru", "langadapt_lang_en", "langadapt_copy_ru"} <= tasks.keys(), key
+    clo = pd.read_csv(res / "report/clo.csv")
+    assert list(zip(clo["objective"], clo["size"])) == [("original instruct", 0), ("clo", 8), ("sft", 8),
+                                                        ("clo", 16), ("sft", 16)]
+    assert clo[["in_lang_ru", "in_lang_en", "bpb_ru", "bpb_en"]].notna().all().all()
+    assert (res / "report/translation.csv").exists() and (res / "report/figures/clo.png").stat().st_size > 5000
+
+
 def test_smoke_tokenizer_table(smoke):
     _, res = smoke
     tok = pd.read_csv(res / "report/tokenizers.csv").set_index("tokenizer")
@@ -286,6 +313,8 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     cfg["transfer"]["plm"] = {"kind": "hf", "hub_id": "ai-forever/rugpt3small_based_on_gpt2", "vocab": "rugpt"}
     cfg["transfer"]["wechsel"] = {"dictionary_path": str(tmp_path / "en-ru.tsv")}
     (tmp_path / "en-ru.tsv").write_text("cat\tкошка\n", encoding="utf-8")
+    cfg["translate"] = {"backend": "hf_seq2seq", "model": "facebook/nllb-200-distilled-600M", "src_code": "eng_Latn",
+                        "tgt_code": "rus_Cyrl"}
     cfg["corpus"]["sources"] = {
         "ru_web": {"kind": "hf", "lang": "ru", "dataset": "uonlp/CulturaX", "name": "ru", "max_bytes": 10**9},
         "en_local": {"kind": "files", "lang": "en", "paths": [str(tmp_path / "*.txt")]},
@@ -296,8 +325,9 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
+    assert counts["fetch_translator"] == 1 and counts["translate"] == 1 and counts["cross_lingual"] == 4
     assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
     # 8 (vocab, init) pairs: init + cpt each; the 3 mean models propagated 3 ways and tuned twice; 5 more swaps
     assert counts["lep"] == 3 * 3 + 5 and counts["calibrate"] == counts["instruct_tune"] == 3
-    assert counts["evaluate"] == 2 + 2 * 8 + 14 + 2 * 3 and counts["report"] == 1 and counts["tokenizer"] == 3
+    assert counts["evaluate"] == 2 + 2 * 8 + 14 + 2 * 3 + 4 and counts["report"] == 1 and counts["tokenizer"] == 3
     assert counts["transfer"] == 2 + len(INITS)
