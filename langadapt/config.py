@@ -8,7 +8,6 @@ import jsonschema
 import yaml
 
 from .errors import LangadaptError
-from .methods import PLM_METHODS
 
 
 def _with_defaults(validator_class):
@@ -53,6 +52,9 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+# what an initialization needs beyond the source model: auxiliary token vectors or the target-language PLM
+METHOD_INPUTS = {"focus": "vectors", "wechsel": "vectors", "let": "plm", "salt": "plm"}
+PLM_METHODS = tuple(m for m, need in METHOD_INPUTS.items() if need == "plm")
 
 
 def transfer_plan(config: dict) -> dict[str, list[str]]:
@@ -88,18 +90,7 @@ def transfer_plan(config: dict) -> dict[str, list[str]]:
     if wechsel_used and t["wechsel"]["corpus"] == "parallel" and not config["corpus"]["parallel"]["enabled"]:
         raise LangadaptError("config key 'transfer.wechsel.corpus': 'parallel' needs corpus.parallel.enabled")
     plm["vocab"] = plm_vocab
-    check_translation(config)
     return plan
-
-
-def check_translation(config: dict) -> None:
-    """A model-based translator needs its model; CLO's largest size needs that many examples."""
-    t = config["translate"]
-    if config["clo"]["enabled"] and t["backend"] != "dictionary" and not t["model"]:
-        raise LangadaptError(f"config key 'translate.model': backend {t['backend']} needs a model "
-                             "(a hub id, or 'instruct' for causal_lm)")
-    if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
-        raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
 
 
 def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], list[tuple]]:

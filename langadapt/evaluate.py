@@ -115,7 +115,8 @@ def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0)
     if lang not in TEMPLATES or not n:
         return []
     convs = instruction_conversations(docs, n, seed, max_chars, lang)
-    return [{"prompt": c[0]["content"], "lang": lang} for c in convs]
+    return [{"prompt": c[0]["content"], "passage": c[0]["content"].partition("\n\n")[2], "lang": lang}
+            for c in convs]
 
 
 def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES, *, mc_docs: int = 100,
@@ -159,7 +160,7 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
                                     "copy": "copy.yaml", "lang": "response_language.yaml"}[kind]).read_text()
             text = text.replace("TASK", name).replace("DATA_FILE", json.dumps(str(file)))
             if kind in CHAT_KINDS:  # room to copy the passage (or, for lang, to answer about it)
-                texts = [r.get("text", r["prompt"]) for r in rows]
+                texts = [r["text"] if kind == "copy" else r["passage"] for r in rows]
                 longest = max(len(t) for t in texts)
                 if source_tokenizer is not None:
                     longest = max(len(x) for x in source_tokenizer(texts, add_special_tokens=False)["input_ids"])

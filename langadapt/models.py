@@ -46,16 +46,14 @@ def save_model(model, tokenizer, out_dir) -> None:
         tokenizer.save_pretrained(out_dir)
 
 
-def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False,
-                   seq2seq: bool = False) -> None:
-    """Snapshot a hub model into a local save_pretrained directory (real configs only); `seq2seq`
-    for translation models (MarianMT, NLLB, M2M100)."""
+def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False) -> None:
+    """Snapshot a hub model into a local save_pretrained directory (real configs only)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    model = cls.from_pretrained(hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code,
-                                dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(
+        hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=torch.bfloat16
+    )
     tok = AutoTokenizer.from_pretrained(hub_id, revision=revision, trust_remote_code=trust_remote_code)
     save_model(model, tok, out_dir)
 

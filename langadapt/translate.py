@@ -218,6 +218,32 @@ def _check_count(outputs: list, inputs: list) -> None:
 # ------------------------------------------------------------------ stage entry point
 
 
+def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, seq2seq: bool = True,
+                            trust_remote_code: bool = False) -> None:
+    """Snapshot a translation model (MarianMT/NLLB/M2M100, or a causal LM) into a local
+    save_pretrained directory (real configs only)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from .models import save_model
+
+    cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+    model = cls.from_pretrained(hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code,
+                                dtype=torch.bfloat16)
+    save_model(model, AutoTokenizer.from_pretrained(hub_id, revision=revision, trust_remote_code=trust_remote_code),
+               out_dir)
+
+
+def check_translate_config(config: dict) -> None:
+    """Before any job: a model-based translator needs its model."""
+    t = config["translate"]
+    if config["clo"]["enabled"] and t["backend"] != "dictionary" and not t["model"]:
+        raise LangadaptError(f"config key 'translate.model': backend {t['backend']} needs a model "
+                             "(a hub id, or 'instruct' for causal_lm)")
+    if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
+        raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
+
+
 def make_translator(backend: str, *, dictionary=None, model=None, src: str = "en", tgt: str = "ru",
                     src_code: str | None = None, tgt_code: str | None = None, batch_size: int = 16,
                     max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:

@@ -1,8 +1,8 @@
 import sys
 
-from langadapt.config import lep_plan, transfer_plan, validate_config
-from langadapt.methods import METHOD_INPUTS
+from langadapt.config import METHOD_INPUTS, lep_plan, transfer_plan, validate_config
 from langadapt.errors import LangadaptError
+from langadapt.translate import check_translate_config
 
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -10,6 +10,7 @@ try:
     PAIRS = [(v, i) for v in config["tokenizer"]["variants"] for i in PLAN[v]]
     # (vocab, init, prop) propagated; and those calibrate and instruct_tune start from
     PROPAGATED, TUNED = lep_plan(config, PLAN)
+    check_translate_config(config)
 except LangadaptError as err:
     sys.exit(f"langadapt: {err}")
 
@@ -98,7 +99,7 @@ def transfer_inputs(wildcards):
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("methods", "models", "overlap", "static_vectors", *mods),
+        "lib": lib("config", "models", "overlap", "static_vectors", *mods),
     }
     need = METHOD_INPUTS.get(m)
     if need == "vectors":

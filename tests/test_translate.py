@@ -102,3 +102,21 @@ def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp
     assert ref["datapoints"] == 4 and ref["components"] == 12  # three paragraphs per page
     assert ref["relation_aware"]["chrf"] > 50 and ref["per_component"]["chrf"] == ref["relation_aware"]["chrf"]
     assert json.loads((tmp_path / "stats.json").read_text()) == stats
+
+
+def test_model_backend_without_a_model_is_refused_at_config_time():
+    from pathlib import Path
+
+    import yaml
+
+    from langadapt.config import validate_config
+    from langadapt.translate import check_translate_config
+
+    root = Path(__file__).resolve().parent.parent
+    cfg = validate_config(yaml.safe_load((root / "configs/smoke.yaml").read_text()), root / "schemas/config.schema.yaml")
+    check_translate_config(cfg)
+    cfg["translate"]["backend"] = "hf_seq2seq"
+    with pytest.raises(LangadaptError, match="'translate.model'"):
+        check_translate_config(cfg)
+    cfg["clo"]["enabled"] = False  # nothing translates then
+    check_translate_config(cfg)
