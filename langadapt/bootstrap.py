@@ -90,11 +90,6 @@ def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediat
 # ---------------------------------------------------------------- stage entry points
 
 
-def _train_kwargs(cfg: dict) -> dict:
-    keys = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
-    return {k: cfg[k] for k in keys}
-
-
 def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_bytes: int, ru_bytes: int,
                            seed: int) -> None:
     from .common import atomic_dir, read_lines
@@ -130,7 +125,7 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
 
     from .common import atomic_dir
     from .models import load_tokenizer, save_model
-    from .train import BlockDataset, pack_blocks, train
+    from .train import BlockDataset, pack_blocks, train, train_kwargs
 
     tok = load_tokenizer(tokenizer_dir)
     blocks = pack_blocks(tok, docs, train_cfg["block_size"], train_cfg.get("max_tokens"))
@@ -140,7 +135,7 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
     log.info("%s: %d params, %d blocks of %d tokens", key, model.num_parameters(), len(blocks), blocks.shape[1])
     with atomic_dir(out_dir) as tmp:
         train(model, BlockDataset(blocks), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
-              tokens_per_example=blocks.shape[1], **_train_kwargs(train_cfg))
+              tokens_per_example=blocks.shape[1], **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         save_model(model, tok, tmp)
 
@@ -152,7 +147,7 @@ def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_le
 
     from .common import atomic_dir, read_lines
     from .models import load_model, load_tokenizer, save_model
-    from .train import BlockDataset, sft_examples, train
+    from .train import BlockDataset, sft_examples, train, train_kwargs
 
     model = load_model(base_dir)
     tok = load_tokenizer(base_dir)
@@ -162,7 +157,7 @@ def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_le
     ids, labels = sft_examples(tok, convs, max_len)
     with atomic_dir(out_dir) as tmp:
         train(model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
-              tokens_per_example=max_len, **_train_kwargs(train_cfg))
+              tokens_per_example=max_len, **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         model.generation_config.eos_token_id = tok.eos_token_id
         model.generation_config.pad_token_id = tok.pad_token_id

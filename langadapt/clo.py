@@ -144,7 +144,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
 
     from .common import atomic_dir, write_json
     from .models import load_model, load_tokenizer, save_model
-    from .train import BlockDataset, sft_examples, train
+    from .train import BlockDataset, sft_examples, train, train_kwargs
 
     if objective not in ("clo", "sft"):
         raise LangadaptError(f"cross-lingual objective '{objective}' is unknown; choose clo or sft")
@@ -153,8 +153,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     if not tok.chat_template:
         raise LangadaptError(f"{model_dir}: no chat template to format instructions with")
-    keys = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
-    kw = {k: train_cfg[k] for k in keys}
+    kw = train_kwargs(train_cfg)
     with atomic_dir(out_dir) as tmp:
         if objective == "clo":
             enc = encode_pairs(tok, preference_pairs(src, tgt), max_len)

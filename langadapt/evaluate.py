@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .common import read_lines
 from .errors import LangadaptError
+from .instructions import TEMPLATES as INSTRUCTION_TEMPLATES
+from .instructions import instruction_conversations, passages
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +77,8 @@ def lang_scores(lang: str, output: str) -> dict:
     return {"in_language": in_language(output, lang), "answered": float(bool(output.strip()))}
 
 
-def _trim(text: str, max_chars: int) -> str:
-    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0]
-
-
 def copy_docs(docs: list[str], n: int, max_chars: int, instruction: str) -> list[dict]:
-    texts = [t for t in (_trim(d, max_chars) for d in docs) if len(t.split()) >= 4][:n]
+    texts = passages(docs, max_chars)[:n]
     return [{"prompt": f"{instruction}\n\n{t}", "text": t} for t in texts]
 
 
@@ -89,11 +87,9 @@ def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[
     import random
 
     halves = []
-    for d in docs:
-        words = _trim(d, 2 * max_chars).split()
-        if len(words) >= 8:
-            cut = len(words) // 2
-            halves.append((" ".join(words[:cut]), " " + " ".join(words[cut:])))
+    for words in (p.split() for p in passages(docs, 2 * max_chars, min_words=8)):
+        cut = len(words) // 2
+        halves.append((" ".join(words[:cut]), " " + " ".join(words[cut:])))
     halves = halves[:n]
     if len(halves) < 4:
         return []
@@ -110,9 +106,7 @@ def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[
 
 def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0) -> list[dict]:
     """Templated instructions in `lang` over its held-out text (answer in the asked language?)."""
-    from .instructions import TEMPLATES, instruction_conversations
-
-    if lang not in TEMPLATES or not n:
+    if lang not in INSTRUCTION_TEMPLATES or not n:
         return []
     convs = instruction_conversations(docs, n, seed, max_chars, lang)
     return [{"prompt": c[0]["content"], "passage": c[0]["content"].partition("\n\n")[2], "lang": lang}

@@ -131,20 +131,17 @@ def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "s
         if base_model is None or overlap is None:
             raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
         check_compatible(instruct_model, base_model, "the base model")
-    cpt_in, cpt_out = (None if m is None else m.detach() for m in embedding_matrices(cpt_model))
-    inst_in, inst_out = (None if m is None else m.detach() for m in embedding_matrices(instruct_model))
-    tied = inst_out is None
-    fn = PROPAGATE[method]
-    if method == "swap":
-        new_in, new_out = cpt_in, (None if tied else cpt_out if cpt_out is not None else cpt_in)
-    else:
-        base_in, base_out = (None if m is None else m.detach() for m in embedding_matrices(base_model))
-        n_old = overlap["old_size"]
-        new_in = fn(cpt_in, base_in[:n_old], inst_in[:n_old], overlap)
-        new_out = None
-        if not tied:
-            base_o = base_in if base_out is None else base_out
-            new_out = fn(cpt_in if cpt_out is None else cpt_out, base_o[:n_old], inst_out[:n_old], overlap)
+    rows = lambda m: tuple(None if w is None else w.detach() for w in embedding_matrices(m))  # noqa: E731
+    cpt_in, cpt_out = rows(cpt_model)
+    inst_in, inst_out = rows(instruct_model)
+    base_in, base_out = rows(base_model) if method != "swap" else (None, None)
+    n_old = overlap["old_size"] if overlap is not None else None
+    carry = lambda cpt, base, inst: PROPAGATE[method](  # noqa: E731
+        cpt, None if base is None else base[:n_old], None if inst is None else inst[:n_old], overlap)
+    new_in = carry(cpt_in, base_in, inst_in)
+    # an untied instruct lm_head takes the adapted output rows (the input rows where a model ties them)
+    new_out = None if inst_out is None else carry(cpt_in if cpt_out is None else cpt_out,
+                                                  base_in if base_out is None else base_out, inst_out)
     tok, carried = propagated_tokenizer(cpt_tok, instruct_tok)
     n = len(tok)
     rows_in = _grow(new_in, n)

@@ -24,6 +24,25 @@ STAGES = ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned", "sft",
 SOURCE_VOCAB = ("source", "sft", "clo")
 
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only backend (jobs have no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out_png) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
 def summary_table(evals: dict[str, str]) -> pd.DataFrame:
     """One row per model key (e.g. 'cpt/bpe/mean'): per language bits per byte, multiple-choice
     accuracy, copy scores (instruct models) and characters per token."""
@@ -132,10 +151,7 @@ def translation_table(stats_json) -> pd.DataFrame:
 def plot_clo(table: pd.DataFrame, langs: list[str], out_png) -> None:
     """Share of responses in the language asked, target and source language, CLO vs SFT per
     data size, the original instruct model dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     import numpy as np
 
     metrics = [m for m in (f"in_lang_{langs[-1]}", f"in_lang_{langs[0]}", f"copy_lcs_{langs[-1]}") if m in table]
@@ -156,19 +172,13 @@ def plot_clo(table: pd.DataFrame, langs: list[str], out_png) -> None:
                      fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
+    _save(fig, out_png)
 
 
 def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
     """Target-language copy (LCS ratio) and bits per byte: every propagation and tuning step per
     vocabulary, against the original instruct model (dashed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     import numpy as np
 
     base = lep[lep["prop"] == ""]
@@ -198,10 +208,7 @@ def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
                       "bpb": f"bits per byte ({lang}, lower is better)"}[metric.split("_")[0]])
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
+    _save(fig, out_png)
 
 
 def to_markdown(df: pd.DataFrame, title: str) -> str:
@@ -214,10 +221,7 @@ def to_markdown(df: pd.DataFrame, title: str) -> str:
 
 def plot_losses(curves: dict[str, str], out_png, title: str = "Continued pretraining (embeddings only)") -> None:
     """CPT training loss against step, one line per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     for label, path in sorted(curves.items()):
@@ -229,10 +233,7 @@ def plot_losses(curves: dict[str, str], out_png, title: str = "Continued pretrai
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
+    _save(fig, out_png)
 
 
 # LEP Table 2, symbols per token on Russian text (METHODS.md §1)
@@ -271,10 +272,7 @@ def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
 
 def plot_tokenizers(df: pd.DataFrame, out_png, langs: list[str]) -> None:
     """Characters per token on held-out text: source vs each variant, one bar per language."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     import numpy as np
 
     x = np.arange(len(df))
@@ -289,10 +287,7 @@ def plot_tokenizers(df: pd.DataFrame, out_png, langs: list[str]) -> None:
     ax.set_title("Tokenization efficiency (LEP Table 2, symbols per token)")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
+    _save(fig, out_png)
 
 
 def transfer_table(summary: pd.DataFrame, cpt_dirs: dict[str, str], lang: str) -> pd.DataFrame:
@@ -317,10 +312,7 @@ def transfer_table(summary: pd.DataFrame, cpt_dirs: dict[str, str], lang: str) -
 def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: str, lang: str, out_png) -> None:
     """The LET paper's Figure 1 for one vocabulary: every initialization's CPT loss curve on one
     plot, beside its held-out loss before and after training."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     import numpy as np
 
     sub = table[table["vocab"] == vocab].reset_index(drop=True)
@@ -343,10 +335,7 @@ def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: s
     bx.set_title("Before and after training")
     bx.legend(fontsize=8)
     bx.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
+    _save(fig, out_png)
 
 
 def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
@@ -370,6 +359,7 @@ def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stat
     plot_tokenizers(tok, out["tokenizers_png"], langs)
     plot_init_comparison(tr, cpt_dirs, compare_vocab, target, out["transfer_png"])
     plot_lep(lep, tune, target, out["lep_png"])
+    rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
     clo_md = ""
     if translation_stats:
         clo = clo_table(df, langs)
@@ -380,8 +370,7 @@ def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stat
         clo_md = (to_markdown(trans, "Translated training data: paths taken, and quality against held-out references")
                   .replace("# ", "## ", 1) + "\n"
                   + to_markdown(clo, f"CLO vs SFT: {target} proficiency and {langs[0]} retention").replace("# ", "## ", 1)
-                  + f"\n![CLO vs SFT]({Path(out['clo_png']).relative_to(Path(out['md']).parent).as_posix()})\n")
-    rel = lambda p: Path(p).relative_to(Path(out["md"]).parent).as_posix()  # noqa: E731
+                  + f"\n![CLO vs SFT]({rel(out['clo_png'])})\n")
     h2 = lambda d, t: to_markdown(d, t).replace("# ", "## ", 1)  # noqa: E731
     names = {"bpb": "bits per byte", "copy_lcs": "copy LCS ratio", "copy_em": "copy exact match",
              "mc_acc": "multiple-choice accuracy"}

@@ -27,6 +27,14 @@ def pack_blocks(tokenizer, docs: list[str], block_size: int, max_tokens: int | N
     return flat[: n * block_size].reshape(n, block_size)
 
 
+TRAIN_KEYS = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
+
+
+def train_kwargs(cfg: dict) -> dict:
+    """The keyword arguments of `train` from a config's train block (other keys ignored)."""
+    return {k: cfg[k] for k in TRAIN_KEYS}
+
+
 class BlockDataset(torch.utils.data.Dataset):
     def __init__(self, blocks: np.ndarray, labels: np.ndarray | None = None):
         self.blocks = torch.from_numpy(np.ascontiguousarray(blocks))

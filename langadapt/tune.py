@@ -108,7 +108,7 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
 
     from .common import atomic_dir
     from .models import load_model, load_tokenizer, save_model
-    from .train import BlockDataset, sft_examples, train
+    from .train import BlockDataset, sft_examples, train, train_kwargs
 
     convs = read_conversations(data_jsonl)  # before loading the model
     model = load_model(model_dir, trust_remote_code=trust_remote_code)
@@ -119,10 +119,9 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
     peft_model = get_peft_model(model, lora_config(model, lora))
     trainable, total = peft_model.get_nb_trainable_parameters()
     log.info("LoRA: %d of %d parameters train, %d examples", trainable, total, len(ids))
-    keys = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
     with atomic_dir(out_dir) as tmp:
         train(peft_model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
-              tokens_per_example=max_len, **{k: train_cfg[k] for k in keys})
+              tokens_per_example=max_len, **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         merged = peft_model.merge_and_unload()
         save_model(merged, tok, tmp)

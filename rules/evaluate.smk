@@ -13,7 +13,7 @@ rule eval_tasks:
             )
         ],
         source_tokenizer=SOURCE_TOKENIZER,
-        lib=lib("evaluate"),
+        lib=lib("evaluate", "instructions"),
     output:
         directory(f"{R}/eval/tasks"),
     log:
