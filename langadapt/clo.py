@@ -143,16 +143,13 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     import shutil
 
     from .common import atomic_dir, write_json
-    from .models import load_model, load_tokenizer, save_model
+    from .models import load_chat_model, save_model
     from .train import BlockDataset, sft_examples, train, train_kwargs
 
     if objective not in ("clo", "sft"):
         raise LangadaptError(f"cross-lingual objective '{objective}' is unknown; choose clo or sft")
     src, tgt = read_translations(translations, n, langs)  # before loading the model
-    model = load_model(model_dir, trust_remote_code=trust_remote_code)
-    tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
-    if not tok.chat_template:
-        raise LangadaptError(f"{model_dir}: no chat template to format instructions with")
+    model, tok = load_chat_model(model_dir, trust_remote_code, objective)
     kw = train_kwargs(train_cfg)
     with atomic_dir(out_dir) as tmp:
         if objective == "clo":

@@ -8,6 +8,7 @@ import jsonschema
 import yaml
 
 from .errors import LangadaptError
+from .methods import PLM_METHODS
 
 
 def _with_defaults(validator_class):
@@ -52,9 +53,6 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
-# what an initialization needs beyond the source model: auxiliary token vectors or the target-language PLM
-METHOD_INPUTS = {"focus": "vectors", "wechsel": "vectors", "let": "plm", "salt": "plm"}
-PLM_METHODS = tuple(m for m, need in METHOD_INPUTS.items() if need == "plm")
 
 
 def transfer_plan(config: dict) -> dict[str, list[str]]:

@@ -39,6 +39,15 @@ def load_tokenizer(path, trust_remote_code: bool = False):
     return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
 
 
+def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model"):
+    """(model, tokenizer) of an instruct model; one without a chat template is refused before
+    its weights load."""
+    tok = load_tokenizer(path, trust_remote_code=trust_remote_code)
+    if not tok.chat_template:
+        raise LangadaptError(f"{stage}: {path} has no chat template to format conversations with")
+    return load_model(path, trust_remote_code=trust_remote_code), tok
+
+
 def save_model(model, tokenizer, out_dir) -> None:
     """Write a directory that AutoModelForCausalLM, lm-eval and vLLM load as it is."""
     model.save_pretrained(out_dir, safe_serialization=True)

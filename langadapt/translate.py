@@ -103,12 +103,9 @@ class CausalLMTranslator(Translator):
 
     def __init__(self, model_dir: str, src: str, tgt: str, batch_size: int = 16, max_new_tokens: int = 512,
                  prompt: str | None = None, trust_remote_code: bool = False):
-        from .models import load_model, load_tokenizer
+        from .models import load_chat_model
 
-        self.model = load_model(model_dir, trust_remote_code=trust_remote_code)
-        self.tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
-        if not self.tok.chat_template:
-            raise LangadaptError(f"translate: causal_lm backend {model_dir} has no chat template")
+        self.model, self.tok = load_chat_model(model_dir, trust_remote_code, "translate")
         self.src, self.tgt, self.prompt = src, tgt, prompt or self.PROMPT
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
 

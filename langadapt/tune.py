@@ -57,13 +57,10 @@ def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: 
     """The original instruct model's greedy answers to n templated prompts over target text."""
     from .common import read_lines, write_json
     from .instructions import instruction_conversations
-    from .models import load_model, load_tokenizer
+    from .models import load_chat_model
 
     prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang)]
-    model = load_model(instruct_dir, trust_remote_code=trust_remote_code)
-    tok = load_tokenizer(instruct_dir, trust_remote_code=trust_remote_code)
-    if not tok.chat_template:
-        raise LangadaptError(f"calibrate: the instruct model {instruct_dir} has no chat template")
+    model, tok = load_chat_model(instruct_dir, trust_remote_code, "calibrate")
     replies = generate_replies(model, tok, prompts, max_new_tokens, batch_size)
     convs = [[{"role": "user", "content": p}, {"role": "assistant", "content": r}]
              for p, r in zip(prompts, replies) if r]
@@ -107,14 +104,11 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
     from peft import get_peft_model
 
     from .common import atomic_dir
-    from .models import load_model, load_tokenizer, save_model
+    from .models import load_chat_model, save_model
     from .train import BlockDataset, sft_examples, train, train_kwargs
 
     convs = read_conversations(data_jsonl)  # before loading the model
-    model = load_model(model_dir, trust_remote_code=trust_remote_code)
-    tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
-    if not tok.chat_template:
-        raise LangadaptError(f"{model_dir}: no chat template to format instructions with")
+    model, tok = load_chat_model(model_dir, trust_remote_code, "instruction tuning")
     ids, labels = sft_examples(tok, convs, max_len)
     peft_model = get_peft_model(model, lora_config(model, lora))
     trainable, total = peft_model.get_nb_trainable_parameters()

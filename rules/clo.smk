@@ -58,19 +58,18 @@ rule translate:
         "../scripts/translate.py"
 
 
-rule cross_lingual:
+rule clo:
     input:
         model=f"{R}/models/source/instruct",
         data=f"{R}/translate/instructions.jsonl",
         lib=lib("clo", "train", "models"),
     output:
-        directory(f"{R}/{{objective}}/{{size}}"),
+        directory(f"{R}/clo/{{size}}"),
     log:
-        f"{R}/logs/{{objective}}/{{size}}.log",
+        f"{R}/logs/clo/{{size}}.log",
     benchmark:
-        f"{R}/benchmarks/{{objective}}/{{size}}.tsv"
+        f"{R}/benchmarks/clo/{{size}}.tsv"
     wildcard_constraints:
-        objective="clo|sft",
         size=r"\d+",
     conda:
         "../envs/langadapt.yaml"
@@ -86,3 +85,13 @@ rule cross_lingual:
         trust_remote_code=config["models"]["trust_remote_code"],
     script:
         "../scripts/cross_lingual.py"
+
+
+# The baseline: the same translated data, plain likelihood on the target-language conversation.
+use rule clo as sft with:
+    output:
+        directory(f"{R}/sft/{{size}}"),
+    log:
+        f"{R}/logs/sft/{{size}}.log",
+    benchmark:
+        f"{R}/benchmarks/sft/{{size}}.tsv"

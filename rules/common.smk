@@ -1,6 +1,7 @@
 import sys
 
-from langadapt.config import METHOD_INPUTS, lep_plan, transfer_plan, validate_config
+from langadapt.config import lep_plan, transfer_plan, validate_config
+from langadapt.methods import METHOD_INPUTS
 from langadapt.errors import LangadaptError
 from langadapt.translate import check_translate_config
 
@@ -99,7 +100,7 @@ def transfer_inputs(wildcards):
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("config", "models", "overlap", "static_vectors", *mods),
+        "lib": lib("methods", "models", "overlap", "static_vectors", *mods),
     }
     need = METHOD_INPUTS.get(m)
     if need == "vectors":

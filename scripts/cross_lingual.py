@@ -1,15 +1,15 @@
 from langadapt.clo import build_cross_lingual
 from langadapt.common import stage
 
-p, w = snakemake.params, snakemake.wildcards
+p = snakemake.params
 c = p.cfg
 with stage(snakemake.log[0], snakemake.threads, p.seed):
     build_cross_lingual(
         snakemake.input.model,
         snakemake.input.data,
         snakemake.output[0],
-        objective=w.objective,
-        n=int(w.size),
+        objective=snakemake.rule,  # clo, or its baseline sft
+        n=int(snakemake.wildcards.size),
         beta=c["beta"],
         nll_weight=c["nll_weight"],
         train_cfg=c["train"],

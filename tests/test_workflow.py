@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
           "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "focus_vectors", "wechsel_vectors",
-          "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune", "translate", "cross_lingual",
+          "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune", "translate", "clo", "sft",
           "eval_tasks", "evaluate", "report"}
 PROPS = ["swap", "overlap", "conversion"]
 INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
@@ -325,7 +325,7 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
-    assert counts["fetch_translator"] == 1 and counts["translate"] == 1 and counts["cross_lingual"] == 4
+    assert counts["fetch_translator"] == 1 and counts["translate"] == 1 and counts["clo"] == 2 and counts["sft"] == 2
     assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
     # 8 (vocab, init) pairs: init + cpt each; the 3 mean models propagated 3 ways and tuned twice; 5 more swaps
     assert counts["lep"] == 3 * 3 + 5 and counts["calibrate"] == counts["instruct_tune"] == 3

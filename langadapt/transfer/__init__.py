@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import torch
 
-from ..config import METHOD_INPUTS
+from ..methods import METHOD_INPUTS
 from ..errors import LangadaptError
 
 log = logging.getLogger(__name__)
