@@ -29,34 +29,57 @@ class Translator:
     def translate(self, texts: list[str]) -> list[str]:
         raise NotImplementedError
 
+    def info(self) -> dict:
+        """What the backend is, for translate/stats.json."""
+        return {"backend": type(self).__name__}
+
 
 # ------------------------------------------------------------------ backends
 
 
 class DictionaryTranslator(Translator):
-    """Word-for-word translation with a bilingual dictionary (the offline default): the first
-    listed translation of each known word, case kept; unknown words, numbers, punctuation and
-    indicator tokens pass through unchanged."""
+    """Word-for-word translation with a bilingual dictionary (the offline default). With an
+    aligned parallel corpus the sense of each word is the one the corpus supports (see
+    lexicon.py), otherwise the first listed. Case is kept; a dropped word (an article) hands its
+    capital to the next; unknown words, numbers, punctuation and indicators pass unchanged."""
 
-    WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
+    def __init__(self, pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None = None,
+                 src: str = "en", tgt: str = "ru"):
+        from .lexicon import build_lexicon
 
-    def __init__(self, pairs: list[tuple[str, str]]):
-        self.table: dict[str, str] = {}
-        for src, tgt in pairs:
-            if " " not in src and tgt:
-                self.table.setdefault(src.lower(), tgt)
-        if not self.table:
-            raise LangadaptError("translate: the dictionary holds no single-word entries")
+        self.lexicon = build_lexicon(pairs, parallel, src, tgt)
 
-    def _word(self, m: re.Match) -> str:
-        w = m.group(0)
-        t = self.table.get(w.lower())
-        if t is None:
-            return w
-        return t[:1].upper() + t[1:] if w[:1].isupper() else t
+    def info(self) -> dict:
+        return {"backend": "dictionary", "senses": self.lexicon.sources}
 
     def translate(self, texts: list[str]) -> list[str]:
-        return [self.WORD.sub(self._word, t) for t in texts]
+        from .lexicon import WORD
+
+        table = self.lexicon.translate_words([w.lower() for t in texts for w in WORD.findall(t)])
+        return [self._text(t, table) for t in texts]
+
+    @staticmethod
+    def _text(text: str, table: dict) -> str:
+        from .lexicon import WORD
+
+        out, pos, cap = [], 0, False
+        for m in WORD.finditer(text):
+            w = m.group(0)
+            out.append(text[pos:m.start()])
+            pos = m.end()
+            t = table.get(w.lower())
+            if t == "":
+                cap = cap or w[:1].isupper()
+                if text[pos:pos + 1] == " ":
+                    pos += 1
+                continue
+            t = w if t is None else t
+            if cap or (t is not w and w[:1].isupper()):
+                t = t[:1].upper() + t[1:]
+            cap = False
+            out.append(t)
+        out.append(text[pos:])
+        return "".join(out)
 
 
 class Seq2SeqTranslator(Translator):
@@ -241,15 +264,20 @@ def check_translate_config(config: dict) -> None:
         raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
 
 
-def make_translator(backend: str, *, dictionary=None, model=None, src: str = "en", tgt: str = "ru",
+def make_translator(backend: str, *, dictionary=None, parallel=None, model=None, src: str = "en", tgt: str = "ru",
                     src_code: str | None = None, tgt_code: str | None = None, batch_size: int = 16,
                     max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:
-    """The configured backend: `dictionary` (a dictd package dir, .dict.dz or pairs file),
-    `hf_seq2seq` or `causal_lm` (a model directory)."""
+    """The configured backend: `dictionary` (a dictd package dir, .dict.dz or pairs file; senses
+    chosen on the `parallel` training pairs, a jsonl, where given), `hf_seq2seq` or `causal_lm`
+    (a model directory)."""
     if backend == "dictionary":
+        import json
+
+        from .common import read_lines
         from .static_vectors import read_dictionary
 
-        return DictionaryTranslator(read_dictionary(dictionary))
+        pairs = [json.loads(line) for line in read_lines(parallel)] if parallel else None
+        return DictionaryTranslator(read_dictionary(dictionary), pairs and [(p[src], p[tgt]) for p in pairs], src, tgt)
     if model is None:
         raise LangadaptError(f"config key 'translate.model': backend {backend} needs a model")
     if backend == "hf_seq2seq":
@@ -324,7 +352,7 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
         for conv, parts, path in zip(convs, done, tlog.paths):
             f.write(json.dumps({langs[0]: conv, langs[1]: parts and components_conversation(parts), "path": path},
                                ensure_ascii=False) + "\n")
-    stats = {"instructions": tlog.summary()}
+    stats = {"translator": translator.info(), "instructions": tlog.summary()}
     if parallel_heldout is not None:
         pairs = [json.loads(line) for line in read_lines(parallel_heldout)]
         stats["reference"] = reference_scores(translator, pairs, relation, langs[0], langs[1], eval_points)

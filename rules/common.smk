@@ -121,12 +121,16 @@ CLO = config["clo"]
 
 
 def translator_inputs(wildcards):
-    """The dictionary package, or the translation model the backend runs."""
+    """The dictionary package (and the parallel training pairs that choose its senses), or the
+    translation model the backend runs."""
     if TRANSLATE["backend"] == "dictionary":
-        return {
+        inputs = {
             "dictionary": TRANSLATE["dictionary_path"]
             or f"{R}/corpus/debs/{TRANSLATE['dictionary_package']}"
         }
+        if config["corpus"]["parallel"]["enabled"]:
+            inputs["senses"] = f"{R}/corpus/parallel/train.jsonl"
+        return inputs
     if TRANSLATE["backend"] == "causal_lm" and TRANSLATE["model"] == "instruct":
         return {"model": f"{R}/models/source/instruct"}
     return {"model": f"{R}/models/translator"}

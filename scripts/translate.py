@@ -7,6 +7,7 @@ with stage(snakemake.log[0], snakemake.threads, p.seed):
     translator = make_translator(
         c["backend"],
         dictionary=i.get("dictionary"),
+        parallel=i.get("senses"),
         model=i.get("model"),
         src=p.langs[0],
         tgt=p.langs[1],
