@@ -11,7 +11,6 @@ by one instead. Every data point records which path it took.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from .errors import LangadaptError

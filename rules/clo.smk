@@ -33,7 +33,9 @@ rule translate:
             if config["corpus"]["parallel"]["enabled"]
             else []
         ),
-        lib=lib("translate", "lexicon", "instructions", "static_vectors", "tune", "models"),
+        lib=lib(
+            "translate", "lexicon", "instructions", "static_vectors", "tune", "models"
+        ),
     output:
         data=f"{R}/translate/instructions.jsonl",
         stats=f"{R}/translate/stats.json",
