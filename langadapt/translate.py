@@ -217,6 +217,8 @@ def translate_datapoints(points: list[list[str]], translator: Translator, relati
         parts = [t.strip() for t in done[pos:pos + len(points[k])]]
         pos += len(points[k])
         out[k] = parts if all(parts) else None
+        if out[k] is None:  # a component with nothing left (e.g. an answer that was only an article)
+            reason[k] = "empty_translation"
     for k in range(len(points)):
         if out[k] is None:
             log_.add("failed", reason.get(k, "empty_translation"))

@@ -64,6 +64,13 @@ def test_a_translator_returning_nothing_is_counted():
         def translate(self, texts):
             return texts[:-1]
 
+    class DropThe(Translator):  # a component that was only a dropped word comes back empty
+        def translate(self, texts):
+            return [t.replace("the", "").strip() for t in texts]
+
+    out, log = translate_datapoints([["say it", "the"]], DropThe(), relation="r")
+    assert out == [None] and log.paths == ["failed"] and log.summary()["reasons"] == {"empty_translation": 1}
+
     with pytest.raises(LangadaptError, match="returned 1 texts for 2"):
         translate_datapoints(POINTS, Short(), relation="r")
 
