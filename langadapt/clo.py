@@ -131,7 +131,7 @@ def read_translations(path, n: int, langs: tuple[str, str] = ("en", "ru")) -> tu
                 break
     if len(src) < n:
         raise LangadaptError(f"{path}: {len(src)} translated conversations, fewer than the {n} asked for "
-                             "(raise translate.examples)")
+                             "(the translate stage makes max(clo.sizes); raise translate.spare)")
     return src, tgt
 
 

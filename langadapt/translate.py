@@ -337,18 +337,24 @@ def reference_scores(translator: Translator, pairs: list[dict], relation: str, s
 
 def build_translations(source_docs, out_jsonl, stats_json, translator: Translator, *, n: int, relation: str,
                        relation_aware: bool, max_chars: int, seed: int, parallel_heldout=None,
-                       langs: tuple[str, str] = ("en", "ru"), eval_points: int = 200) -> dict:
-    """translate/instructions.jsonl: n templated source-language conversations with their
-    translation (null where it failed) and the path each took; stats.json: fallback rate,
-    reasons, and reference scores of both paths on held-out parallel data."""
+                       langs: tuple[str, str] = ("en", "ru"), eval_points: int = 200, spare: float = 0.1) -> dict:
+    """translate/instructions.jsonl: templated source-language conversations with their
+    translation (null where it failed) and the path each took, n × (1 + spare) of them so that
+    n translate; stats.json: fallback rate, reasons, and reference scores of both paths on
+    held-out parallel data."""
     import json
+    import math
 
     from .common import read_lines, write_json
     from .instructions import instruction_conversations
 
-    convs = instruction_conversations(read_lines(source_docs), n, seed, max_chars, langs[0])
+    convs = instruction_conversations(read_lines(source_docs), math.ceil(n * (1 + spare)), seed, max_chars, langs[0])
     points = [conversation_components(c) for c in convs]
     done, tlog = translate_datapoints(points, translator, relation, relation_aware)
+    ok = len(points) - tlog.summary()["failed"]
+    if ok < n:
+        raise LangadaptError(f"translate: {ok} of {len(points)} data points translated, fewer than the {n} needed "
+                             f"(reasons: {tlog.summary()['reasons']}); raise translate.spare")
     with open(out_jsonl, "w", encoding="utf-8") as f:
         for conv, parts, path in zip(convs, done, tlog.paths):
             f.write(json.dumps({langs[0]: conv, langs[1]: parts and components_conversation(parts), "path": path},
@@ -359,6 +365,4 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
         stats["reference"] = reference_scores(translator, pairs, relation, langs[0], langs[1], eval_points)
     write_json(stats_json, stats)
     log.info("translations: %s", stats)
-    if tlog.summary()["failed"] == len(points):
-        raise LangadaptError(f"translate: every one of {len(points)} data points failed to translate")
     return stats

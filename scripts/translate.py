@@ -30,4 +30,5 @@ with stage(snakemake.log[0], snakemake.threads, p.seed):
         parallel_heldout=i.parallel or None,
         langs=tuple(p.langs),
         eval_points=c["eval_points"],
+        spare=c["spare"],
     )

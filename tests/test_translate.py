@@ -102,13 +102,25 @@ def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp
                                relation="r", relation_aware=True, max_chars=80, seed=0,
                                parallel_heldout=tmp_path / "par.jsonl", eval_points=10)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert len(rows) == 20 and all(r["path"] == "joint" for r in rows)
+    assert len(rows) == 22 and all(r["path"] == "joint" for r in rows)  # 10% spare
     first = rows[0]
     assert [m["role"] for m in first["ru"]] == ["user", "assistant"] and first["en"][0]["content"] != first["ru"][0]["content"]
     ref = stats["reference"]
     assert ref["datapoints"] == 4 and ref["components"] == 12  # three paragraphs per page
     assert ref["relation_aware"]["chrf"] > 50 and ref["per_component"]["chrf"] == ref["relation_aware"]["chrf"]
     assert json.loads((tmp_path / "stats.json").read_text()) == stats
+
+
+def test_too_few_translations_for_clo_fail_translate_with_no_output(tmp_path, en_docs):
+    from langadapt.common import write_lines
+    from langadapt.translate import build_translations
+
+    write_lines(tmp_path / "en.txt", en_docs[:60])
+    with pytest.raises(LangadaptError, match=r"^translate: 0 of 22 data points translated, fewer than the 20 needed "
+                                             r"\(reasons: \{'empty_translation': 22\}\); raise translate.spare$"):
+        build_translations(tmp_path / "en.txt", tmp_path / "out.jsonl", tmp_path / "stats.json", Upper(empty=True),
+                           n=20, relation="r", relation_aware=True, max_chars=80, seed=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt"]
 
 
 def test_model_backend_without_a_model_is_refused_at_config_time():
