@@ -54,3 +54,30 @@ def test_a_worker_error_is_the_one_line_a_single_process_gives(tmp_path, tiny_mo
 def test_processes_follow_the_gpu_count_or_the_processes_resource():
     assert launch.processes({"gpu": 4}) == 4 and launch.processes({"gpu": 0, "processes": 2}) == 2
     assert launch.processes({}) == 1 and launch.processes({"gpu": 1, "processes": 1}) == 1
+
+
+def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, byte_level_tok):
+    """The preference trainer (own loss, precomputed reference log-probs per example) under DDP."""
+    import json as _json
+
+    from langadapt.bootstrap import tiny_llama
+    from test_clo import EN, RU, _chat
+
+    tok = _chat(byte_level_tok)
+    save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
+               tmp_path / "instruct")
+    (tmp_path / "tr.jsonl").write_text("".join(_json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"},
+                                                           ensure_ascii=False) + "\n" for _ in range(6)))
+    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 1, "max_steps": -1, "warmup_steps": 0,
+                 "weight_decay": 0.0, "logging_steps": 1}
+    launch.run("langadapt.clo:build_cross_lingual",
+               dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
+                    out_dir=str(tmp_path / "clo"), objective="clo", n=6, beta=0.5, nll_weight=1.0,
+                    train_cfg=train_cfg, max_len=64, seed=0), 2, threads=2)
+    info = _json.loads((tmp_path / "clo" / "training.json").read_text())
+    assert info["examples"] == 12
+    steps = (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]
+    assert int(steps[-1].split(",")[0]) == 2  # 12 pairs, 4 per worker per step, 2 workers (one process: 3)
+    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
