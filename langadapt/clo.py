@@ -142,6 +142,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     layers only; CLO on both preference examples per conversation, SFT on the translations."""
     import shutil
 
+    from . import launch
     from .common import atomic_dir, write_json
     from .models import load_chat_model, save_model
     from .train import BlockDataset, sft_examples, train, train_kwargs
@@ -151,7 +152,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     src, tgt = read_translations(translations, n, langs)  # before loading the model
     model, tok = load_chat_model(model_dir, trust_remote_code, objective)
     kw = train_kwargs(train_cfg)
-    with atomic_dir(out_dir) as tmp:
+    with launch.output_dir(out_dir, atomic_dir) as tmp:
         if objective == "clo":
             enc = encode_pairs(tok, preference_pairs(src, tgt), max_len)
             ref_c, ref_r = reference_logps(model, enc, kw["batch_size"])

@@ -15,6 +15,7 @@ from .instructions import instruction_conversations, passages
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "tasks"
+BUILTIN = "builtin.json"  # in the tasks directory: lm-eval's own tasks to run, and their shots
 
 
 # task kinds: bits per byte and multiple choice for every model; copy and response language
@@ -115,14 +116,20 @@ def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0)
 
 def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES, *, mc_docs: int = 100,
                 copy_docs_n: int = 32, copy_chars: int = 160, instruction: str = COPY_INSTRUCTION,
-                lang_docs_n: int = 0, source_tokenizer=None, seed: int = 0) -> list[str]:
+                lang_docs_n: int = 0, source_tokenizer=None, seed: int = 0, builtin: list[str] = (),
+                num_fewshot: int | None = None) -> list[str]:
     """lm-eval task YAMLs (and their JSONL data) for each language's held-out text: bits per
     byte, multiple choice and copy. The copy task generates up to 1.25× the longest text's
-    length under `source_tokenizer` (the least efficient one), or 2 tokens per character."""
+    length under `source_tokenizer` (the least efficient one), or 2 tokens per character.
+    `builtin`: lm-eval's own tasks to run beside them (builtin.json), names checked first."""
     import shutil
 
+    from .common import write_json
+
+    check_builtin(builtin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / BUILTIN, {"tasks": list(builtin), "num_fewshot": num_fewshot})
     template_dir = Path(template_dir)
     for hook in ("copy_metrics.py", "lang_metrics.py"):
         shutil.copy(template_dir / hook, out_dir / hook)
@@ -167,11 +174,28 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
     return names
 
 
+def check_builtin(names) -> None:
+    """Every named lm-eval task exists in the installed lm-eval (indexing its tasks takes ~10 s)."""
+    if not names:
+        return
+    from importlib.metadata import version
+
+    from lm_eval.tasks import TaskManager
+
+    known = set(TaskManager().all_tasks)
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise LangadaptError(f"config key 'evaluate.builtin.tasks': '{missing[0]}' is not a task or group of "
+                             f"lm-eval {version('lm_eval')}")
+
+
 def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, device: str | None = None,
-                limit: int | None = None, trust_remote_code: bool = False, chat_tasks: list[str] = ()) -> dict:
+                limit: int | None = None, trust_remote_code: bool = False, chat_tasks: list[str] = (),
+                builtin: list[str] = (), num_fewshot: int | None = None) -> dict:
     """Run lm-eval's HF backend on a local model directory; return {task: {metric: value}}.
 
-    `chat_tasks` run zero-shot through the model's chat template, on the same loaded model."""
+    `chat_tasks` run zero-shot through the model's chat template, on the same loaded model;
+    `builtin` (lm-eval's own tasks) with `num_fewshot` shots, without it."""
     import torch
     from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
@@ -180,7 +204,7 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    local = {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset([*tasks, *chat_tasks])
+    local = not builtin and {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset([*tasks, *chat_tasks])
     cfg = json.loads(Path(model_dir, "config.json").read_text())
     lm = HFLM(pretrained=str(model_dir), dtype="float32" if device == "cpu" else "bfloat16", device=device,
               trust_remote_code=trust_remote_code, batch_size=batch_size,
@@ -188,11 +212,12 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
     # indexing lm-eval's thousands of built-in tasks takes ~8 s: only when one is asked for
     manager = TaskManager(include_path=str(tasks_dir), include_defaults=not local)
     results = {}
-    for names, chat in ((list(tasks), False), (list(chat_tasks), True)):
+    for names, chat, shots in ((list(tasks), False, None), (list(chat_tasks), True, None),
+                               (list(builtin), False, num_fewshot)):
         if not names:
             continue
         out = simple_evaluate(model=lm, tasks=names, task_manager=manager, limit=limit, log_samples=False,
-                              bootstrap_iters=0, apply_chat_template=chat)
+                              bootstrap_iters=0, apply_chat_template=chat, num_fewshot=shots)
         for task, metrics in out["results"].items():
             results[task] = {k.split(",")[0]: v for k, v in metrics.items()
                              if isinstance(v, (int, float)) and "stderr" not in k}
@@ -201,7 +226,7 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
 
 def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, str], *, batch_size: int,
                    max_docs: int, limit: int | None = None, trust_remote_code: bool = False,
-                   chat_tasks: list[str] = ()) -> dict:
+                   chat_tasks: list[str] = (), builtin: list[str] = (), num_fewshot: int | None = None) -> dict:
     """lm-eval scores and tokenization metrics of one model directory."""
     from .models import check_model_dir, load_tokenizer
     from .tokenizers import tokenization_metrics
@@ -213,8 +238,10 @@ def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, st
     _check_generation_room(model_dir, tasks_dir, chat_tasks)
     tokenization = {lang: tokenization_metrics(tok, read_lines(p)[:max_docs]) for lang, p in sorted(heldout.items())}
     scores = run_lm_eval(model_dir, tasks_dir, tasks, batch_size=batch_size, limit=limit,
-                         trust_remote_code=trust_remote_code, chat_tasks=chat_tasks)
-    return {"model_dir": str(model_dir), "vocab_size": len(tok), "lm_eval": scores, "tokenization": tokenization}
+                         trust_remote_code=trust_remote_code, chat_tasks=chat_tasks, builtin=builtin,
+                         num_fewshot=num_fewshot)
+    return {"model_dir": str(model_dir), "vocab_size": len(tok), "lm_eval": scores, "builtin": list(builtin),
+            "tokenization": tokenization}
 
 
 def _check_generation_room(model_dir, tasks_dir, tasks) -> None:
@@ -232,13 +259,15 @@ def _check_generation_room(model_dir, tasks_dir, tasks) -> None:
 def write_evaluation(model_dir, tasks_dir, heldout: dict[str, str], out_json, *, batch_size: int, max_docs: int,
                      limit: int | None = None, trust_remote_code: bool = False, instruct: bool = False) -> dict:
     """Every task in `tasks_dir` (copy and response language only for an instruct model, through
-    its chat template)."""
+    its chat template), and the lm-eval tasks its builtin.json names."""
     from .common import write_json
 
     names = sorted(p.stem for p in Path(tasks_dir).glob("*.yaml"))
     chat = [n for n in names if task_kind(n) in CHAT_KINDS]
     tasks = [n for n in names if n not in chat]
+    spec = json.loads(Path(tasks_dir, BUILTIN).read_text()) if Path(tasks_dir, BUILTIN).exists() else {}
     result = evaluate_model(model_dir, tasks_dir, tasks, heldout, batch_size=batch_size, max_docs=max_docs,
-                            limit=limit, trust_remote_code=trust_remote_code, chat_tasks=chat if instruct else [])
+                            limit=limit, trust_remote_code=trust_remote_code, chat_tasks=chat if instruct else [],
+                            builtin=spec.get("tasks", []), num_fewshot=spec.get("num_fewshot"))
     write_json(out_json, result)
     return result

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-
-
 from .errors import LangadaptError
 from .train import BlockDataset, mean_loss, pack_blocks, train
 
@@ -52,18 +50,18 @@ def continued_pretraining(model, tokenizer, train_docs: list[str], heldout_docs:
     }
 
 
-
-
 def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -> dict:
-    """cpt/{vocab}/{init}/: the initialized model after embedding-only CPT, with loss.csv."""
+    """cpt/{vocab}/{init}/: the initialized model after embedding-only CPT, with loss.csv. Under
+    torchrun every rank trains (data parallel) and rank 0 writes the directory."""
     import shutil
 
+    from . import launch
     from .common import atomic_dir, read_lines, write_json
     from .models import load_model, load_tokenizer, save_model
 
     model = load_model(init_dir)
     tok = load_tokenizer(init_dir)
-    with atomic_dir(out_dir) as tmp:
+    with launch.output_dir(out_dir, atomic_dir) as tmp:
         metrics = continued_pretraining(
             model, tok, read_lines(train_file), read_lines(heldout_file), tmp / "trainer",
             block_size=cfg["block_size"], batch_size=cfg["batch_size"], grad_accum=cfg["grad_accum"], lr=cfg["lr"],
@@ -71,6 +69,7 @@ def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -
             max_steps=cfg["max_steps"], max_tokens=cfg["max_tokens"], seed=seed, logging_steps=cfg["logging_steps"],
             loss_csv=tmp / "loss.csv",
         )
+        metrics["processes"] = launch.world_size()
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         for p in model.parameters():
             p.requires_grad_(True)

@@ -19,6 +19,7 @@ METRICS = {
     "copy": [("exact_match", "copy_em"), ("lcs_ratio", "copy_lcs"), ("length_ratio", "copy_len")],
     "lang": [("in_language", "in_lang")],
 }
+BUILTIN_METRICS = ("acc", "acc_norm", "exact_match", "f1", "mcc")
 STAGES = ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned", "sft", "clo")
 # stages whose models keep the source vocabulary (no {vocab} in their key)
 SOURCE_VOCAB = ("source", "sft", "clo")
@@ -56,6 +57,10 @@ def summary_table(evals: dict[str, str]) -> pd.DataFrame:
             _, kind, lang = task.split("_", 2) if task.startswith("langadapt_") else ("", "", task)
             for metric, col in METRICS.get(kind, []):
                 row[f"{col}_{lang}"] = m.get(metric)
+        for task in ev.get("builtin", []):  # lm-eval's own tasks (or groups), as they name their metrics
+            for metric in BUILTIN_METRICS:
+                if metric in ev["lm_eval"].get(task, {}):
+                    row[f"{task}_{metric}"] = ev["lm_eval"][task][metric]
         for lang, m in ev["tokenization"].items():
             row[f"chars_per_token_{lang}"] = m["chars_per_token"]
         rows.append(row)

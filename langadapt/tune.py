@@ -103,6 +103,7 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
 
     from peft import get_peft_model
 
+    from . import launch
     from .common import atomic_dir
     from .models import load_chat_model, save_model
     from .train import BlockDataset, sft_examples, train, train_kwargs
@@ -113,7 +114,7 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
     peft_model = get_peft_model(model, lora_config(model, lora))
     trainable, total = peft_model.get_nb_trainable_parameters()
     log.info("LoRA: %d of %d parameters train, %d examples", trainable, total, len(ids))
-    with atomic_dir(out_dir) as tmp:
+    with launch.output_dir(out_dir, atomic_dir) as tmp:
         train(peft_model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
               tokens_per_example=max_len, **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)

@@ -64,7 +64,7 @@ rule clo:
     input:
         model=f"{R}/models/source/instruct",
         data=f"{R}/translate/instructions.jsonl",
-        lib=lib("clo", "train", "models"),
+        lib=lib("clo", "train", "models", "launch"),
     output:
         directory(f"{R}/clo/{{size}}"),
     log:
@@ -80,6 +80,7 @@ rule clo:
         gpu=GPU["gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+        processes=GPU["processes"],
     params:
         cfg=CLO,
         langs=[SOURCE, TARGET],

@@ -32,6 +32,7 @@ rule eval_tasks:
         mc_docs=config["evaluate"]["mc_docs"],
         copy_task=config["evaluate"]["copy"],
         lang_docs=config["evaluate"]["lang_docs"],
+        builtin=config["evaluate"]["builtin"],
         seed=config["seed"],
     script:
         "../scripts/eval_tasks.py"

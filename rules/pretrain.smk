@@ -3,7 +3,7 @@ rule pretrain:
         init=f"{R}/init/{{vocab}}/{{init}}",
         train=f"{R}/corpus/{TARGET}/train.txt",
         heldout=f"{R}/corpus/{TARGET}/heldout.txt",
-        lib=lib("pretrain", "train", "models"),
+        lib=lib("pretrain", "train", "models", "launch"),
     output:
         directory(f"{R}/cpt/{{vocab}}/{{init}}"),
     log:
@@ -17,6 +17,7 @@ rule pretrain:
         gpu=GPU["gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+        processes=GPU["processes"],
     params:
         cfg=config["pretrain"],
         seed=config["seed"],

@@ -57,7 +57,7 @@ rule calibrate:
     input:
         model=f"{R}/lep/{{vocab}}/{{init}}/{{prop}}",
         data=f"{R}/instructions/calibration.jsonl",
-        lib=lib("tune", "train", "models"),
+        lib=lib("tune", "train", "models", "launch"),
     output:
         directory(f"{R}/calibrated/{{vocab}}/{{init}}/{{prop}}"),
     log:
@@ -71,6 +71,7 @@ rule calibrate:
         gpu=GPU["gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+        processes=GPU["processes"],
     params:
         lora=CALIBRATE["lora"],
         train=CALIBRATE["train"],
@@ -85,7 +86,7 @@ rule instruct_tune:
     input:
         model=f"{R}/{TUNE_FROM}/{{vocab}}/{{init}}/{{prop}}",
         data=f"{R}/instructions/instruct_tune.jsonl",
-        lib=lib("tune", "train", "models"),
+        lib=lib("tune", "train", "models", "launch"),
     output:
         directory(f"{R}/instruct_tuned/{{vocab}}/{{init}}/{{prop}}"),
     log:
@@ -99,6 +100,7 @@ rule instruct_tune:
         gpu=GPU["gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
+        processes=GPU["processes"],
     params:
         lora=TUNE["lora"],
         train=TUNE["train"],

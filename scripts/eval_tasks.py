@@ -15,4 +15,6 @@ with stage(snakemake.log[0]):
         lang_docs_n=p.lang_docs,
         source_tokenizer=load_tokenizer(snakemake.input.source_tokenizer),
         seed=p.seed,
+        builtin=p.builtin["tasks"],
+        num_fewshot=p.builtin["num_fewshot"],
     )

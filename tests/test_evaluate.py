@@ -120,3 +120,39 @@ def test_in_language_by_script():
 
     assert in_language("Привет, мир! OK", "ru") == 1.0 and in_language("Hello, мир", "ru") == 0.0
     assert in_language("Hello world", "en") == 1.0 and in_language("12 345 ...", "en") == 0.0
+
+
+def test_builtin_tasks_run_beside_the_local_ones_and_reach_the_summary(tmp_path, tiny_model, byte_level_tok, ru_docs):
+    """lm-eval tasks named in builtin.json (not globbed as local) run through the task index and
+    land in the summary as {task}_{metric} columns."""
+    from langadapt.evaluate import task_name
+    from langadapt.report import summary_table
+
+    write_lines(tmp_path / "ru.txt", ru_docs[:40])
+    heldout = {"ru": str(tmp_path / "ru.txt")}
+    write_tasks(tmp_path / "tasks", heldout, max_docs=8, mc_docs=8, copy_docs_n=0)
+    # a task lm-eval indexes (a subfolder of the include path) that the local glob does not see
+    (tmp_path / "tasks" / "extra").mkdir()
+    mc = task_name("mc", "ru")
+    text = (tmp_path / "tasks" / f"{mc}.yaml").read_text().replace(f"task: {mc}", "task: extra_mc_ru")
+    (tmp_path / "tasks" / "extra" / "extra_mc_ru.yaml").write_text(text)
+    (tmp_path / "tasks" / "builtin.json").write_text(json.dumps({"tasks": ["extra_mc_ru"], "num_fewshot": 0}))
+    save_model(tiny_model, byte_level_tok, tmp_path / "model")
+    res = write_evaluation(tmp_path / "model", tmp_path / "tasks", heldout, tmp_path / "cpt.json", batch_size=4,
+                           max_docs=8)
+    assert res["builtin"] == ["extra_mc_ru"] and set(res["lm_eval"]) == {task_name("bpb", "ru"), mc, "extra_mc_ru"}
+    # the same documents and model: the same accuracy through either path
+    assert res["lm_eval"]["extra_mc_ru"]["acc"] == res["lm_eval"][mc]["acc"]
+    row = summary_table({"cpt/bpe/mean": str(tmp_path / "cpt.json")}).iloc[0]
+    assert row["extra_mc_ru_acc"] == res["lm_eval"]["extra_mc_ru"]["acc"] and "mc_acc_ru" in row
+
+
+def test_unknown_builtin_task_is_refused_before_any_output(tmp_path, ru_docs):
+    import pytest
+
+    from langadapt.errors import LangadaptError
+
+    write_lines(tmp_path / "ru.txt", ru_docs[:40])
+    with pytest.raises(LangadaptError, match=r"^config key 'evaluate.builtin.tasks': 'xnli_klingon' is not a task"):
+        write_tasks(tmp_path / "tasks", {"ru": str(tmp_path / "ru.txt")}, max_docs=8, builtin=["xnli_ru", "xnli_klingon"])
+    assert not (tmp_path / "tasks").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -331,3 +332,38 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     assert counts["lep"] == 3 * 3 + 5 and counts["calibrate"] == counts["instruct_tune"] == 3
     assert counts["evaluate"] == 2 + 2 * 8 + 14 + 2 * 3 + 4 and counts["report"] == 1 and counts["tokenizer"] == 3
     assert counts["transfer"] == 2 + len(INITS)
+
+
+GPU_RULES = {"pretrain", "evaluate", "calibration_data", "calibrate", "instruct_tune", "translate", "clo", "sft"}
+
+
+@pytest.mark.parametrize("name", ["paper-llama3", "paper-mistral"])
+def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_path):
+    """The paper's real configs plan the whole DAG (hub models, streamed corpus, every vocabulary
+    through init → CPT → LEP → tuning → evaluation, translation and CLO/SFT), every rule that
+    trains or runs a model asks for a GPU, and their built-in lm-eval tasks exist."""
+    from langadapt.config import validate_config
+    from langadapt.evaluate import check_builtin
+
+    cfg = validate_config(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()),
+                          ROOT / "schemas" / "config.schema.yaml")
+    cfg["results_dir"] = str(tmp_path / "results")  # nothing of a real run here is touched
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--configfile", str(tmp_path / "c.yaml")], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=\n\n|\Z)", out, re.S | re.M)
+    gpus = {}
+    for rule, body in jobs:
+        m = re.search(r"resources: .*?\bgpu=(\d+)", body)
+        gpus.setdefault(rule, set()).add(int(m.group(1)) if m else 0)
+    vocabs = list(cfg["tokenizer"]["variants"])
+    counts = {r: sum(1 for j, _ in jobs if j == r) for r in gpus}
+    assert counts["fetch_model"] == 2 and counts["corpus_source"] == 2 and "bootstrap_base" not in counts
+    assert counts["tokenizer"] == counts["pretrain"] == counts["calibrate"] == counts["instruct_tune"] == len(vocabs)
+    assert counts["lep"] == 3 * len(vocabs) and counts["clo"] == counts["sft"] == 2 and counts["report"] == 1
+    # base + instruct, init + cpt + 3 propagations + 2 tunings per vocabulary, 2 CLO + 2 SFT
+    assert counts["evaluate"] == 2 + 7 * len(vocabs) + 4
+    assert {r for r, g in gpus.items() if min(g) >= 1} == GPU_RULES
+    assert all(g == {0} for r, g in gpus.items() if r not in GPU_RULES)
+    assert len(cfg["evaluate"]["builtin"]["tasks"]) == 5
+    check_builtin(cfg["evaluate"]["builtin"]["tasks"])

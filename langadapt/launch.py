@@ -1,0 +1,89 @@
+"""Multi-process training: a job given several GPUs (or CPU processes) runs its stage under torchrun.
+
+The Snakemake job stays one process; when it asks for more than one, it re-runs the same
+library function in `n` torchrun workers (NCCL on GPUs, gloo on CPU). The Hugging Face Trainer
+picks the process group up from the environment and trains data-parallel; rank 0 alone writes
+the output directory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import LangadaptError
+
+log = logging.getLogger(__name__)
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def processes(resources) -> int:
+    """Training processes for a job: one per GPU, or the `processes` resource (CPU data
+    parallelism, e.g. to test the multi-process path), whichever is larger."""
+    get = resources.get if hasattr(resources, "get") else lambda k, d=None: getattr(resources, k, d)
+    return max(int(get("gpu", 0) or 0), int(get("processes", 1) or 1))
+
+
+@contextmanager
+def output_dir(path, atomic_dir):
+    """Rank 0: the atomic output directory; other ranks: a scratch directory that is discarded."""
+    if is_main_process():
+        with atomic_dir(path) as tmp:
+            yield tmp
+    else:
+        with tempfile.TemporaryDirectory(prefix=".rank-") as tmp:
+            yield Path(tmp)
+
+
+def run(fn: str, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0):
+    """`module:function(**kwargs)`, in this process when nprocs is 1, else in nprocs torchrun
+    workers (their logs go to log_file.rank{r}); a failed worker fails the job in one line."""
+    if nprocs <= 1:
+        mod, name = fn.split(":")
+        return getattr(importlib.import_module(mod), name)(**kwargs)
+    with tempfile.TemporaryDirectory(prefix="langadapt-launch-") as tmp:
+        spec = Path(tmp) / "spec.json"
+        spec.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "log_file": str(log_file) if log_file else None,
+                                    "threads": max(1, threads // nprocs), "seed": seed}))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nprocs}",
+               "-m", "langadapt.launch", str(spec)]
+        log.info("launching %d processes: %s", nprocs, " ".join(cmd))
+        env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs))}
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode:
+            lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+            ours = [line.removeprefix("langadapt: error: ") for line in lines if line.startswith("langadapt: error:")]
+            if ours:  # a worker's own one-line error, as a single process would have said it
+                raise LangadaptError(ours[0])
+            raise LangadaptError(f"{fn}: {nprocs} torchrun workers failed (exit {done.returncode}): "
+                                 f"{lines[-1] if lines else '?'}")
+        log.info("%d processes done", nprocs)
+
+
+def _worker(spec_path: str) -> None:
+    from .common import stage
+
+    spec = json.loads(Path(spec_path).read_text())
+    rank = int(os.environ.get("RANK", "0"))
+    log_file = f"{spec['log_file']}.rank{rank}" if spec["log_file"] else None
+    with stage(log_file, spec["threads"], spec["seed"]):
+        mod, name = spec["fn"].split(":")
+        getattr(importlib.import_module(mod), name)(**spec["kwargs"])
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1])

@@ -1,0 +1,83 @@
+"""Multi-process CPT: two torchrun workers (gloo on CPU) train data-parallel, rank 0 writes."""
+
+import json
+
+import pytest
+import torch
+
+from langadapt import launch
+from langadapt.common import write_lines
+from langadapt.errors import LangadaptError
+from langadapt.models import load_model, save_model
+
+CFG = {"block_size": 32, "batch_size": 4, "grad_accum": 1, "lr": 0.02, "weight_decay": 0.0, "warmup_steps": 0,
+       "epochs": 1, "max_steps": -1, "max_tokens": 48 * 32, "logging_steps": 1}
+
+
+def _inputs(tmp_path, model, tok, docs):
+    save_model(model, tok, tmp_path / "init")
+    write_lines(tmp_path / "train.txt", docs * 3)
+    write_lines(tmp_path / "heldout.txt", docs[:40])
+    return dict(init_dir=str(tmp_path / "init"), train_file=str(tmp_path / "train.txt"),
+                heldout_file=str(tmp_path / "heldout.txt"))
+
+
+def test_cpt_in_two_processes_shards_the_data_and_writes_one_valid_model(tmp_path, tiny_model, byte_level_tok,
+                                                                          ru_docs):
+    kw = _inputs(tmp_path, tiny_model, byte_level_tok, ru_docs)
+    launch.run("langadapt.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"), cfg=CFG, seed=0), 2,
+               log_file=tmp_path / "cpt.log", threads=2)
+    m = json.loads((tmp_path / "cpt" / "cpt_metrics.json").read_text())
+    # 48 blocks, 4 per worker per step, 2 workers: 6 steps (one process would take 12)
+    assert m["processes"] == 2 and m["train_blocks"] == 48 and m["steps"] == 6
+    assert m["heldout_loss_after"] < m["heldout_loss_before"]
+    init, cpt = load_model(tmp_path / "init").state_dict(), load_model(tmp_path / "cpt").state_dict()
+    for name, w in cpt.items():
+        assert torch.isfinite(w).all(), name
+        if name in m["trainable"]:
+            assert not torch.equal(w, init[name]), name
+        else:
+            assert torch.equal(w, init[name]), name  # inner layers frozen in every worker
+    assert (tmp_path / "cpt.log.rank0").exists() and (tmp_path / "cpt.log.rank1").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpt", "cpt.log.rank0", "cpt.log.rank1", "heldout.txt",
+                                                          "init", "train.txt"]  # nothing else, from either rank
+
+
+def test_a_worker_error_is_the_one_line_a_single_process_gives(tmp_path, tiny_model, byte_level_tok, ru_docs):
+    kw = _inputs(tmp_path, tiny_model, byte_level_tok, ru_docs)
+    with pytest.raises(LangadaptError, match="^pretrain: the training text gives no full block of 100000 tokens$"):
+        launch.run("langadapt.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"),
+                   cfg=dict(CFG, block_size=100000), seed=0), 2, threads=2)
+    assert not (tmp_path / "cpt").exists() and not any(p.name.startswith(".cpt") for p in tmp_path.iterdir())
+
+
+def test_processes_follow_the_gpu_count_or_the_processes_resource():
+    assert launch.processes({"gpu": 4}) == 4 and launch.processes({"gpu": 0, "processes": 2}) == 2
+    assert launch.processes({}) == 1 and launch.processes({"gpu": 1, "processes": 1}) == 1
+
+
+def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, byte_level_tok):
+    """The preference trainer (own loss, precomputed reference log-probs per example) under DDP."""
+    import json as _json
+
+    from langadapt.bootstrap import tiny_llama
+    from test_clo import EN, RU, _chat
+
+    tok = _chat(byte_level_tok)
+    save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
+               tmp_path / "instruct")
+    (tmp_path / "tr.jsonl").write_text("".join(_json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"},
+                                                           ensure_ascii=False) + "\n" for _ in range(6)))
+    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 1, "max_steps": -1, "warmup_steps": 0,
+                 "weight_decay": 0.0, "logging_steps": 1}
+    launch.run("langadapt.clo:build_cross_lingual",
+               dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
+                    out_dir=str(tmp_path / "clo"), objective="clo", n=6, beta=0.5, nll_weight=1.0,
+                    train_cfg=train_cfg, max_len=64, seed=0), 2, threads=2)
+    info = _json.loads((tmp_path / "clo" / "training.json").read_text())
+    assert info["examples"] == 12
+    steps = (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]
+    assert int(steps[-1].split(",")[0]) == 2  # 12 pairs, 4 per worker per step, 2 workers (one process: 3)
+    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
