@@ -240,10 +240,10 @@ def test_smoke_translation_and_cross_lingual(smoke):
 
     _, res = smoke
     rows = [json.loads(line) for line in (res / "translate/instructions.jsonl").read_text().splitlines()]
-    assert len(rows) == 16 and sum(r["path"] == "joint" for r in rows) >= 12
+    assert len(rows) == 18 and sum(r["path"] == "joint" for r in rows) >= 12  # 16 for CLO + 10% spare
     assert all(r["ru"] is None or r["ru"][0]["content"] != r["en"][0]["content"] for r in rows)
     stats = json.loads((res / "translate/stats.json").read_text())
-    assert stats["instructions"]["datapoints"] == 16
+    assert stats["instructions"]["datapoints"] == 18 and stats["instructions"]["failed"] <= 2
     inst = load_model(res / "models/source/instruct").state_dict()
     for key in CROSS_LINGUAL:
         new = load_model(res / key).state_dict()
