@@ -73,16 +73,22 @@ def test_profile_dry_run_puts_gpu_jobs_in_gpu_partition(tmp_path):
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float, log: Path) -> subprocess.CompletedProcess:
-    """Run cmd in the repository root, its output in log; on timeout end it and its children."""
+    """Run cmd in the repository root, its output in log; if it outlives timeout (or the test is
+    interrupted), interrupt it as Ctrl-C would, so that snakemake cancels its SLURM jobs."""
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
         try:
             proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
-            pytest.fail(f"{' '.join(cmd[:4])} … still running after {timeout:.0f} s; see {log}")
+        except BaseException as err:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            if isinstance(err, subprocess.TimeoutExpired):
+                pytest.fail(f"{' '.join(cmd[:3])} … still running after {timeout:.0f} s; see {log}")
+            raise
     return subprocess.CompletedProcess(cmd, proc.returncode, log.read_text())
 
 
