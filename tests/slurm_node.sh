@@ -7,8 +7,8 @@
 # The config is /etc/slurm/slurm.conf, where every SLURM command looks: the slurm executor plugin's
 # job step drops SLURM_CONF from the environment of the srun it runs inside each job. Everything
 # else lives in DIR, munge's key and socket included, so a munged already running is not used.
-# Exit status 77: SLURM cannot be had here (not root, no apt-get, install failed, a slurm.conf that
-# is not ours); the reason is the last line on stderr.
+# Exit status 77: SLURM cannot be had here (not root, no apt-get, the install failed, a slurm.conf
+# that is not ours); the reason is the last line on stderr.
 set -euo pipefail
 
 WAIT=${SLURM_NODE_WAIT:-60} # seconds any one step may take before we give up
@@ -41,7 +41,6 @@ install_packages() {
     local cmd missing=()
     for cmd in munged slurmctld slurmd sbatch; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
     ((${#missing[@]})) || return 0
-    ((EUID == 0)) || unavailable "not root, cannot install slurm-wlm and munge (missing: ${missing[*]})"
     command -v apt-get >/dev/null || unavailable "no apt-get to install slurm-wlm and munge (missing: ${missing[*]})"
     # the packages' postinst scripts would start the system's daemons: a policy-rc.d forbids that
     # (one that is already there does so already, and is not ours to remove)
@@ -108,6 +107,7 @@ EOF
 }
 
 start() {
+    ((EUID == 0)) || unavailable "not root: the node's daemons run as root and its config is /etc/slurm/slurm.conf"
     install_packages
     write_config
     # from here on, a failure stops what was started

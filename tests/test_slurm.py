@@ -198,6 +198,9 @@ def test_slurm_gpu_job_asks_sbatch_for_gpus(slurm_smoke, tmp_path):
 # tables the same text with their numbers masked. Everything else, these models' other weights
 # included, is bit-identical between two local runs and must be so between a local and a SLURM run.
 RACY = re.compile(r"focus|wechsel")
+# report figures that plot FOCUS and WECHSEL models beside the others: CPT loss curves, every
+# initialization, LEP Table 3
+RACY_FIGURES = {"cpt_loss", "init_comparison", "lep"}
 EMBEDDINGS = {"model.embed_tokens.weight", "lm_head.weight"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 # wall-clock measurements, not results: the tokenizers' training throughput
@@ -268,8 +271,8 @@ def differences(local: Path, other: Path, local_dir: Path, other_dir: Path) -> l
             x, y = np.load(a), np.load(b)
             if {k: x[k].shape for k in x.files} != {k: y[k].shape for k in y.files}:
                 found.append(f"{rel}: other arrays")
-        elif rel.suffix == ".png" and rel.stem in ("cpt_loss", "init_comparison"):
-            pass  # they plot the FOCUS and WECHSEL curves beside the others; the tables hold the numbers
+        elif rel.suffix == ".png" and rel.stem in RACY_FIGURES:
+            pass  # the tables hold their numbers
         elif rel.suffix in (".json", ".yaml", ".csv", ".md", ".jsonl", ".txt"):
             # results_dir appears in task files and evaluation records
             x, y = (p.read_text().replace(str(d), "<results>") for p, d in ((a, local_dir), (b, other_dir)))
