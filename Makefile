@@ -28,7 +28,7 @@ run: install
 	$(SMK) --cores $(CORES)
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 
 bench: install
 	$(PY) benchmarks/tokenizer_throughput.py

@@ -37,6 +37,34 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Light rules run where snakemake runs, not through a cluster executor (profiles/slurm): the
+# corpus and Hub downloads (compute nodes often have no internet), task and data files, the report
+localrules:
+    all,
+    corpus_deb,
+    corpus_source,
+    corpus_split,
+    corpus_parallel,
+    corpus_stats,
+    overlap,
+    eval_tasks,
+    instruct_tune_data,
+    fetch_translator,
+    report,
+
+
+if config["models"]["kind"] != "bootstrap":
+
+    localrules:
+        fetch_model,
+
+
+if PLM["kind"] != "bootstrap":
+
+    localrules:
+        fetch_plm,
+
+
 rule all:
     default_target: True
     input:

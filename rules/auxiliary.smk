@@ -84,6 +84,7 @@ if PLM["kind"] == "bootstrap":
         threads: TRAIN_THREADS
         resources:
             gpu=GPU["gpu"],
+            cpus_per_gpu=GPU["cpus_per_gpu"],
             mem_mb=GPU["mem_mb"],
             runtime=GPU["runtime"],
         params:

@@ -48,6 +48,7 @@ rule translate:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"] if TRANSLATE["backend"] != "dictionary" else 0,
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
     params:
@@ -78,6 +79,7 @@ rule clo:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
         processes=GPU["processes"],

@@ -57,6 +57,7 @@ rule evaluate:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
     params:

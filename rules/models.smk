@@ -56,6 +56,7 @@ if config["models"]["kind"] == "bootstrap":
         threads: TRAIN_THREADS
         resources:
             gpu=GPU["gpu"],
+            cpus_per_gpu=GPU["cpus_per_gpu"],
             mem_mb=GPU["mem_mb"],
             runtime=GPU["runtime"],
         params:
@@ -83,6 +84,7 @@ if config["models"]["kind"] == "bootstrap":
         threads: TRAIN_THREADS
         resources:
             gpu=GPU["gpu"],
+            cpus_per_gpu=GPU["cpus_per_gpu"],
             mem_mb=GPU["mem_mb"],
             runtime=GPU["runtime"],
         params:

@@ -15,6 +15,7 @@ rule pretrain:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
         processes=GPU["processes"],

@@ -14,6 +14,7 @@ rule calibration_data:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
     params:
@@ -69,6 +70,7 @@ rule calibrate:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
         processes=GPU["processes"],
@@ -98,6 +100,7 @@ rule instruct_tune:
     threads: TRAIN_THREADS
     resources:
         gpu=GPU["gpu"],
+        cpus_per_gpu=GPU["cpus_per_gpu"],
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
         processes=GPU["processes"],

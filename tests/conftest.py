@@ -1,8 +1,9 @@
-"""Shared fixtures: small corpora, tokenizers of both families, tiny models."""
+"""Shared fixtures: small corpora, tokenizers of both families, tiny models, the local smoke run."""
 
 from __future__ import annotations
 
 import random
+import shutil
 
 import pytest
 
@@ -57,3 +58,16 @@ def tiny_model(byte_level_tok):
     from langadapt.bootstrap import tiny_llama
 
     return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    """The smoke config run locally, once per session: the workflow tests read it (some re-run it with
+    changed values), test_slurm.py compares its SLURM run with `tmp/as_run`, a copy taken right after."""
+    from snakemake_run import run_snakemake, smoke_config
+
+    tmp = tmp_path_factory.mktemp("smoke")
+    run_snakemake(smoke_config(tmp))
+    res = tmp / "results" / "smoke"
+    shutil.copytree(res, tmp / "as_run" / "smoke", symlinks=True)
+    return tmp, res

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from snakemake_run import ROOT, SNAKEMAKE, run_snakemake, smoke_config
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "corpus_stats", "bootstrap_tokenizer",
           "bootstrap_base", "bootstrap_instruct", "tokenizer", "overlap", "focus_vectors", "wechsel_vectors",
           "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune", "translate", "clo", "sft",
@@ -24,24 +22,6 @@ PROPS = ["swap", "overlap", "conversion"]
 INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
 
 pytestmark = pytest.mark.workflow
-
-
-def run_snakemake(configfile: Path, dryrun: bool = False, cores: int = 2) -> None:
-    """Run the workflow through the Snakemake Python API, as a user's `snakemake --cores N` would."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
-                                          ResourceSettings)
-
-    with SnakemakeApi(OutputSettings(show_failed_logs=True)) as api:
-        wf = api.workflow(
-            resource_settings=ResourceSettings(cores=cores),
-            config_settings=ConfigSettings(configfiles=[configfile]),
-            snakefile=ROOT / "Snakefile",
-            workdir=ROOT,
-        )
-        dag = wf.dag(DAGSettings())
-        dag.execute_workflow(executor="dryrun" if dryrun else "local",
-                             execution_settings=ExecutionSettings(latency_wait=5))
 
 
 def jobs_run(results: Path, before: dict[str, int]) -> set[str]:
@@ -75,16 +55,6 @@ TUNED = ["bpe/mean/conversion", "extended/mean/conversion"]
 CROSS_LINGUAL = ["sft/8", "clo/8", "sft/16", "clo/16"]
 
 
-def smoke_config(tmp: Path, **changes) -> Path:
-    cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
-    cfg["results_dir"] = str(tmp / "results")
-    for section, values in changes.items():
-        cfg[section].update(values)
-    path = tmp / "smoke.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    return path
-
-
 def test_default_dry_run_lists_every_stage():
     out = subprocess.run([SNAKEMAKE, "-n", "-F", "--cores", "2", "--quiet", "rules"], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
@@ -99,14 +69,6 @@ def test_bad_config_value_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "langadapt: config key 'pretrain.lr'" in proc.stderr
     assert not (tmp_path / "results").exists()
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("smoke")
-    cfg = smoke_config(tmp)
-    run_snakemake(cfg)
-    return tmp, tmp / "results" / "smoke"
 
 
 def test_smoke_models_load(smoke):
