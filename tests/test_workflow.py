@@ -329,3 +329,30 @@ def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_
     assert all(g == {0} for r, g in gpus.items() if r not in GPU_RULES)
     assert len(cfg["evaluate"]["builtin"]["tasks"]) == 5
     check_builtin(cfg["evaluate"]["builtin"]["tasks"])
+
+
+def test_smoke_cpt_as_two_processes_writes_a_valid_model(smoke, tmp_path):
+    """The smoke CPT job re-run with the `processes` resource at 2: two torchrun workers (gloo),
+    data-parallel, one valid model — inner layers the base model's, embeddings trained."""
+    import shutil
+
+    from langadapt.models import load_model
+
+    tmp, _ = smoke
+    shutil.copytree(tmp / "as_run" / "smoke", tmp_path / "results" / "smoke", symlinks=True)
+    cfg = smoke_config(tmp_path)
+    cfg.write_text(yaml.safe_dump({**yaml.safe_load(cfg.read_text()), "resources": {"gpu_rules": {"processes": 2}}}))
+    res = tmp_path / "results" / "smoke"
+    one = json.loads((res / "cpt/bpe/mean/cpt_metrics.json").read_text())
+    subprocess.run([SNAKEMAKE, str(res / "cpt/bpe/mean"), "--forcerun", "pretrain", "--allowed-rules", "pretrain",
+                    "--cores", "2", "--configfile", str(cfg)], cwd=ROOT, check=True, capture_output=True)
+    two = json.loads((res / "cpt/bpe/mean/cpt_metrics.json").read_text())
+    assert one["processes"] == 1 and two["processes"] == 2
+    # the same blocks in half the steps (max_steps permitting), and it learned
+    assert two["train_blocks"] == one["train_blocks"] and two["steps"] <= one["steps"]
+    assert two["heldout_loss_after"] < two["heldout_loss_before"]
+    assert (res / "logs/pretrain/bpe/mean.log.rank1").exists()
+    init, cpt = load_model(res / "init/bpe/mean").state_dict(), load_model(res / "cpt/bpe/mean").state_dict()
+    trained = set(two["trainable"])
+    assert all(torch.equal(w, init[k]) for k, w in cpt.items() if k not in trained)
+    assert all(torch.isfinite(cpt[k]).all() and not torch.equal(cpt[k], init[k]) for k in trained)
