@@ -68,7 +68,7 @@ def test_profile_dry_run_puts_gpu_jobs_in_gpu_partition(tmp_path):
                 assert (res["cpus_per_gpu"], res["mem_mb"], res["runtime"]) == ("4", "6000", "90"), (rule, res)
         else:
             assert "slurm_partition" not in res, (rule, res)
-    # the smoke config runs each rule of the profile's list (fetch_* and translator need hub models)
+    # the smoke config has jobs of every rule in the profile's list: it is exactly those with a gpu resource
     assert gpu_rules == GPU_PARTITION
 
 
