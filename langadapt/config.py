@@ -50,6 +50,10 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if errors:
         e = errors[0]
         raise LangadaptError(f"config key '{_key(e)}': {e.message}")
+    cpt = config.get("pretrain", {})
+    if cpt.get("save_steps") and cpt["save_steps"] % cpt["logging_steps"]:
+        raise LangadaptError(f"config key 'pretrain.save_steps': {cpt['save_steps']} is not a multiple of "
+                             f"pretrain.logging_steps ({cpt['logging_steps']}), so a resumed loss log would differ")
     return config
 
 

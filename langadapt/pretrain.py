@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from .errors import LangadaptError
-from .train import BlockDataset, mean_loss, pack_blocks, train
+from .train import BlockDataset, files_key, mean_loss, pack_blocks, train, train_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,10 @@ def freeze_all_but_embeddings(model) -> list[str]:
 
 
 def continued_pretraining(model, tokenizer, train_docs: list[str], heldout_docs: list[str], work_dir, *,
-                          block_size: int, batch_size: int, grad_accum: int, lr: float, weight_decay: float,
-                          warmup_steps: int, epochs: float, max_steps: int, max_tokens: int | None, seed: int,
-                          logging_steps: int, loss_csv) -> dict:
-    """Train the embeddings of `model` in place on `train_docs`; return held-out loss before/after."""
+                          block_size: int, max_tokens: int | None = None, seed: int = 0, loss_csv=None,
+                          checkpoint_dir=None, resume_key: dict | None = None, **train_cfg) -> dict:
+    """Train the embeddings of `model` in place on `train_docs`; return held-out loss before/after.
+    `train_cfg` holds train()'s settings (lr, batch_size, ..., save_steps)."""
     blocks = pack_blocks(tokenizer, train_docs, block_size, max_tokens or None)
     if len(blocks) == 0:
         raise LangadaptError(f"pretrain: the training text gives no full block of {block_size} tokens")
@@ -32,11 +32,8 @@ def continued_pretraining(model, tokenizer, train_docs: list[str], heldout_docs:
     trainable = freeze_all_but_embeddings(model)
     log.info("CPT on %d blocks x %d tokens; trainable: %s", len(blocks), block_size, trainable)
     before = mean_loss(model, held) if len(held) else float("nan")
-    rows = train(
-        model, BlockDataset(blocks), work_dir, lr=lr, batch_size=batch_size, grad_accum=grad_accum, epochs=epochs,
-        max_steps=max_steps, warmup_steps=warmup_steps, weight_decay=weight_decay, seed=seed,
-        logging_steps=logging_steps, loss_csv=loss_csv, tokens_per_example=block_size,
-    )
+    rows = train(model, BlockDataset(blocks), work_dir, seed=seed, loss_csv=loss_csv, tokens_per_example=block_size,
+                 checkpoint_dir=checkpoint_dir, resume_key=resume_key, **train_kwargs(train_cfg))
     after = mean_loss(model, held) if len(held) else float("nan")
     return {
         "train_blocks": int(len(blocks)),
@@ -50,9 +47,10 @@ def continued_pretraining(model, tokenizer, train_docs: list[str], heldout_docs:
     }
 
 
-def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -> dict:
+def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int, checkpoint_dir=None) -> dict:
     """cpt/{vocab}/{init}/: the initialized model after embedding-only CPT, with loss.csv. Under
-    torchrun every rank trains (data parallel) and rank 0 writes the directory."""
+    torchrun every rank trains (data parallel) and rank 0 writes the directory. With
+    `checkpoint_dir`, a killed run resumes from its last checkpoint there; it is removed at the end."""
     import shutil
 
     from . import launch
@@ -62,12 +60,12 @@ def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -
     model = load_model(init_dir)
     tok = load_tokenizer(init_dir)
     with launch.output_dir(out_dir, atomic_dir) as tmp:
+        # what a checkpoint must have been written for: these settings, seed and input files
+        key = {"cfg": {k: v for k, v in cfg.items() if k != "save_steps"}, "seed": seed,
+               "processes": launch.world_size(), "inputs": files_key(init_dir, train_file)}
         metrics = continued_pretraining(
-            model, tok, read_lines(train_file), read_lines(heldout_file), tmp / "trainer",
-            block_size=cfg["block_size"], batch_size=cfg["batch_size"], grad_accum=cfg["grad_accum"], lr=cfg["lr"],
-            weight_decay=cfg["weight_decay"], warmup_steps=cfg["warmup_steps"], epochs=cfg["epochs"],
-            max_steps=cfg["max_steps"], max_tokens=cfg["max_tokens"], seed=seed, logging_steps=cfg["logging_steps"],
-            loss_csv=tmp / "loss.csv",
+            model, tok, read_lines(train_file), read_lines(heldout_file), tmp / "trainer", seed=seed,
+            loss_csv=tmp / "loss.csv", checkpoint_dir=checkpoint_dir, resume_key=key, **cfg,
         )
         metrics["processes"] = launch.world_size()
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
@@ -75,4 +73,6 @@ def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int) -
             p.requires_grad_(True)
         save_model(model, tok, tmp)
         write_json(tmp / "cpt_metrics.json", metrics)
+    if checkpoint_dir and launch.is_main_process():
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return metrics

@@ -6,6 +6,7 @@ The same code path runs on CPU, one GPU, or many under torchrun/accelerate.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 from pathlib import Path
@@ -27,12 +28,13 @@ def pack_blocks(tokenizer, docs: list[str], block_size: int, max_tokens: int | N
     return flat[: n * block_size].reshape(n, block_size)
 
 
-TRAIN_KEYS = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps")
+TRAIN_KEYS = ("lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_steps", "weight_decay", "logging_steps",
+              "save_steps")
 
 
 def train_kwargs(cfg: dict) -> dict:
     """The keyword arguments of `train` from a config's train block (other keys ignored)."""
-    return {k: cfg[k] for k in TRAIN_KEYS}
+    return {k: cfg[k] for k in TRAIN_KEYS if k in cfg}
 
 
 class BlockDataset(torch.utils.data.Dataset):
@@ -64,34 +66,60 @@ def sft_examples(tokenizer, conversations: list[list[dict]], max_len: int):
     return ids, labels
 
 
-class _LossLog:
-    """Trainer callback collecting (step, loss, lr, tokens seen) for loss.csv."""
+CHECKPOINT_KEY = "langadapt_resume_key.json"
 
-    def __init__(self, tokens_per_step: int):
-        from transformers import TrainerCallback
 
-        self.rows: list[dict] = []
-        outer = self
+def files_key(*paths) -> dict:
+    """Size and mtime of every file under `paths`: a checkpoint is resumed only from the same inputs."""
+    out = {}
+    for p in map(Path, paths):
+        for f in sorted([p] if p.is_file() else p.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                out[str(f)] = [st.st_size, st.st_mtime_ns]
+    return out
 
-        class CB(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kw):
-                if logs and "loss" in logs:
-                    outer.rows.append(
-                        {
-                            "step": state.global_step,
-                            "loss": float(logs["loss"]),
-                            "lr": float(logs.get("learning_rate", float("nan"))),
-                            "tokens": state.global_step * tokens_per_step,
-                        }
-                    )
 
-        self.callback = CB()
+def resume_point(checkpoint_dir, key: dict) -> str | None:
+    """The newest complete checkpoint written for the same `key` (inputs, settings, world size),
+    else None. Checkpoints of another key are removed; an incomplete one (killed while saving:
+    trainer_state.json is written last) is skipped and removed."""
+    import shutil
 
-    def write(self, path):
+    d = Path(checkpoint_dir)
+    if not d.is_dir():
+        return None
+    key_file = d / CHECKPOINT_KEY
+    try:
+        same = json.loads(key_file.read_text()) == key
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        log.info("checkpoints in %s were written for other inputs or settings: removed", d)
+        shutil.rmtree(d)
+        return None
+    found = [c for c in d.glob("checkpoint-*") if c.name.removeprefix("checkpoint-").isdigit()]
+    for c in sorted(found, key=lambda c: int(c.name.removeprefix("checkpoint-")), reverse=True):
+        try:
+            json.loads((c / "trainer_state.json").read_text())
+            return str(c)
+        except (OSError, ValueError):
+            log.info("incomplete checkpoint %s removed", c)
+            shutil.rmtree(c, ignore_errors=True)
+    return None
+
+
+def _write_loss_csv(path, log_history: list[dict], tokens_per_step: int) -> list[dict]:
+    """loss.csv from the Trainer's log history, which a resumed run restores from its checkpoint."""
+    rows = [{"step": h["step"], "loss": float(h["loss"]), "lr": float(h.get("learning_rate", float("nan"))),
+             "tokens": h["step"] * tokens_per_step} for h in log_history if "loss" in h]
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "tokens"])
             w.writeheader()
-            w.writerows(self.rows)
+            w.writerows(rows)
+    return rows
 
 
 def train(
@@ -109,16 +137,30 @@ def train(
     scheduler: str = "cosine",
     seed: int = 0,
     logging_steps: int = 10,
+    save_steps: int = 0,
+    checkpoint_dir=None,
+    resume_key: dict | None = None,
     loss_csv=None,
     tokens_per_example: int = 0,
     trainer_cls=None,
 ):
     """Train `model` in place with the HF Trainer (or `trainer_cls`, a subclass with its own
-    loss); write loss.csv if asked; return the log rows."""
+    loss); write loss.csv if asked; return the log rows.
+
+    With `checkpoint_dir` and `save_steps`, a checkpoint (weights, optimizer, scheduler, RNG,
+    data position) is kept every `save_steps` steps, and a run killed midway resumes from the
+    last one written for the same `resume_key` (inputs, settings and process count), ending with
+    the weights of an unbroken run."""
     from transformers import Trainer, TrainingArguments
 
+    checkpointing = bool(checkpoint_dir and save_steps)
+    if checkpointing and save_steps % logging_steps:
+        # the first loss logged after a resume averages from the resume point, not the last log
+        from .errors import LangadaptError
+
+        raise LangadaptError(f"save_steps {save_steps} is not a multiple of logging_steps {logging_steps}")
     args = TrainingArguments(
-        output_dir=str(work_dir),
+        output_dir=str(checkpoint_dir if checkpointing else work_dir),
         per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum,
         num_train_epochs=epochs,
@@ -129,7 +171,9 @@ def train(
         lr_scheduler_type=scheduler,
         logging_steps=logging_steps,
         logging_first_step=True,
-        save_strategy="no",
+        save_strategy="steps" if checkpointing else "no",
+        save_steps=save_steps or 500,
+        save_total_limit=2,  # the newest may be cut off by a kill; the one before it is whole
         report_to=[],
         seed=seed,
         data_seed=seed,
@@ -139,13 +183,29 @@ def train(
         use_cpu=not torch.cuda.is_available(),
     )
     world = max(1, args.world_size)
-    losses = _LossLog(tokens_per_example * batch_size * grad_accum * world)
-    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, callbacks=[losses.callback])
-    trainer.train()
-    if loss_csv:
-        Path(loss_csv).parent.mkdir(parents=True, exist_ok=True)
-        losses.write(loss_csv)
-    return losses.rows
+    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset)
+    resume = None
+    if checkpointing:
+        key = resume_key or {}
+        resume = resume_point(checkpoint_dir, key) if args.process_index == 0 else None
+        if world > 1:
+            resume = _broadcast(resume)
+        if args.process_index == 0:
+            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+            (Path(checkpoint_dir) / CHECKPOINT_KEY).write_text(json.dumps(key, sort_keys=True))
+        if resume:
+            log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    return _write_loss_csv(loss_csv, trainer.state.log_history, tokens_per_example * batch_size * grad_accum * world)
+
+
+def _broadcast(obj):
+    """Rank 0's value on every rank (where the checkpoint to resume from is decided once)."""
+    import torch.distributed as dist
+
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 @torch.no_grad()

@@ -22,5 +22,7 @@ rule pretrain:
     params:
         cfg=config["pretrain"],
         seed=config["seed"],
+        # not an output: Snakemake would delete it before the job; removed when CPT finishes
+        checkpoints=f"{R}/checkpoints/pretrain/{{vocab}}/{{init}}",
     script:
         "../scripts/pretrain.py"

@@ -12,6 +12,7 @@ with stage(snakemake.log[0], snakemake.threads, p.seed):
             out_dir=snakemake.output[0],
             cfg=p.cfg,
             seed=p.seed,
+            checkpoint_dir=p.checkpoints,
         ),
         launch.processes(snakemake.resources),
         log_file=snakemake.log[0],

@@ -59,6 +59,7 @@ def test_lep_plan_table3_on_the_main_inits_one_propagation_for_the_comparison():
         ({"transfer": {"methods": ["magic"]}}, "transfer.methods.0"),
         ({"evaluate": {"max_doc": 3}}, "evaluate.max_doc"),
         ({"tokenizer": {"variants": {"bpe": {"kind": "bpe", "size": 0}}}}, "tokenizer.variants.bpe.size"),
+        ({"pretrain": {"save_steps": 15, "logging_steps": 10}}, "pretrain.save_steps"),
     ],
 )
 def test_bad_value_names_the_key(patch, key):

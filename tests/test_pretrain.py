@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from langadapt.pretrain import continued_pretraining
@@ -19,3 +20,70 @@ def test_cpt_trains_only_embeddings_and_lowers_loss(tmp_path, tiny_model, byte_l
     assert m["heldout_loss_after"] < m["heldout_loss_before"]
     rows = (tmp_path / "loss.csv").read_text().splitlines()
     assert rows[0] == "step,loss,lr,tokens" and len(rows) >= 6
+
+
+class Crash(Exception):
+    pass
+
+
+def _crashing_trainer(at_step):
+    from transformers import Trainer
+
+    class CrashAt(Trainer):
+        def training_step(self, *a, **kw):
+            if self.state.global_step == at_step:
+                raise Crash(at_step)
+            return super().training_step(*a, **kw)
+
+    return CrashAt
+
+
+def _cpt(tiny_model, tok, docs, tmp_path, name, **kw):
+    from langadapt.train import BlockDataset, pack_blocks, train
+
+    from langadapt.pretrain import freeze_all_but_embeddings
+
+    freeze_all_but_embeddings(tiny_model)
+    blocks = pack_blocks(tok, docs, 32)
+    return train(tiny_model, BlockDataset(blocks), tmp_path / name, lr=0.02, batch_size=4, max_steps=14,
+                 warmup_steps=2, weight_decay=0.1, logging_steps=2, seed=3, loss_csv=tmp_path / f"{name}.csv", **kw)
+
+
+def test_a_crashed_run_resumes_from_its_last_checkpoint_to_the_same_weights(tmp_path, byte_level_tok, ru_docs):
+    """Crash after step 9 (checkpoints at 4 and 8); the next run starts at 8 and ends bit-identical
+    to an unbroken run, loss log included; checkpoints of other settings are not resumed."""
+    from langadapt.bootstrap import tiny_llama
+    from langadapt.train import resume_point
+
+    def model():
+        return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)
+
+    ref = model()
+    _cpt(ref, byte_level_tok, ru_docs, tmp_path, "ref")
+    ck, key = tmp_path / "ck", {"settings": 1}
+    with pytest.raises(Crash):
+        _cpt(model(), byte_level_tok, ru_docs, tmp_path, "a", save_steps=4, checkpoint_dir=ck, resume_key=key,
+             trainer_cls=_crashing_trainer(9))
+    assert sorted(p.name for p in ck.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-8"]
+    assert resume_point(ck, key).endswith("checkpoint-8")
+    resumed = model()
+    rows = _cpt(resumed, byte_level_tok, ru_docs, tmp_path, "b", save_steps=4, checkpoint_dir=ck, resume_key=key)
+    for (n, w), w_ref in zip(resumed.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(w, w_ref), n
+    assert (tmp_path / "b.csv").read_text() == (tmp_path / "ref.csv").read_text()
+    assert [r["step"] for r in rows] == [1, 2, 4, 6, 8, 10, 12, 14]
+    # another key: the old checkpoints are removed, nothing is resumed
+    assert resume_point(ck, {"settings": 2}) is None and not ck.exists()
+
+
+def test_an_incomplete_checkpoint_is_skipped(tmp_path):
+    import json
+
+    from langadapt.train import CHECKPOINT_KEY, resume_point
+
+    for step in (4, 8):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("{}")
+    (tmp_path / CHECKPOINT_KEY).write_text(json.dumps({"k": 1}))
+    assert resume_point(tmp_path, {"k": 1}).endswith("checkpoint-4")
+    assert not (tmp_path / "checkpoint-8").exists()
