@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -159,7 +160,8 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
             text = (template_dir / {"bpb": "bits_per_byte.yaml", "mc": "multiple_choice.yaml",
                                     "copy": "copy.yaml", "lang": "response_language.yaml"}[kind]).read_text()
-            text = text.replace("TASK", name).replace("DATA_FILE", json.dumps(str(file)))
+            # the data file by name: lm-eval runs in this folder (run_lm_eval), so the folder can move
+            text = _fill(text, TASK=name, DATA_FILE=json.dumps(file.name))
             if kind in CHAT_KINDS:  # room to copy the passage (or, for lang, to answer about it)
                 texts = [r["text"] if kind == "copy" else r["passage"] for r in rows]
                 longest = max(len(t) for t in texts)
@@ -168,10 +170,18 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
                     longest = int(1.25 * longest) + 4
                 else:
                     longest *= 2
-                text = text.replace("MAX_GEN_TOKENS", str(longest))
+                text = _fill(text, MAX_GEN_TOKENS=str(longest))
             (out_dir / f"{name}.yaml").write_text(text)
             names.append(name)
     return names
+
+
+def _fill(template: str, **values) -> str:
+    """Put values in for the placeholders of a task template, leaving its comments as written."""
+    lines = template.splitlines(keepends=True)
+    for key, value in values.items():
+        lines = [line if line.lstrip().startswith("#") else line.replace(key, value) for line in lines]
+    return "".join(lines)
 
 
 def check_builtin(names) -> None:
@@ -189,6 +199,25 @@ def check_builtin(names) -> None:
                              f"lm-eval {version('lm_eval')}")
 
 
+@contextlib.contextmanager
+def _in_task_folder(tasks_dir: Path):
+    """Run lm-eval where the task files name their data, with a datasets cache of this job only:
+    nothing lands in ~/.cache, nothing is shared with a concurrent experiment."""
+    import tempfile
+
+    import datasets
+
+    old_cwd, old_cache = os.getcwd(), datasets.config.HF_DATASETS_CACHE
+    with tempfile.TemporaryDirectory(prefix="langadapt-datasets-") as cache:
+        datasets.config.HF_DATASETS_CACHE = Path(cache)
+        os.chdir(tasks_dir)
+        try:
+            yield
+        finally:
+            os.chdir(old_cwd)
+            datasets.config.HF_DATASETS_CACHE = old_cache
+
+
 def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, device: str | None = None,
                 limit: int | None = None, trust_remote_code: bool = False, chat_tasks: list[str] = (),
                 builtin: list[str] = (), num_fewshot: int | None = None) -> dict:
@@ -203,6 +232,7 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
 
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model_dir, tasks_dir = Path(model_dir).resolve(), Path(tasks_dir).resolve()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     local = not builtin and {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset([*tasks, *chat_tasks])
     cfg = json.loads(Path(model_dir, "config.json").read_text())
@@ -216,8 +246,9 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
                                (list(builtin), False, num_fewshot)):
         if not names:
             continue
-        out = simple_evaluate(model=lm, tasks=names, task_manager=manager, limit=limit, log_samples=False,
-                              bootstrap_iters=0, apply_chat_template=chat, num_fewshot=shots)
+        with _in_task_folder(tasks_dir):
+            out = simple_evaluate(model=lm, tasks=names, task_manager=manager, limit=limit, log_samples=False,
+                                  bootstrap_iters=0, apply_chat_template=chat, num_fewshot=shots)
         for task, metrics in out["results"].items():
             results[task] = {k.split(",")[0]: v for k, v in metrics.items()
                              if isinstance(v, (int, float)) and "stderr" not in k}
@@ -240,7 +271,7 @@ def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, st
     scores = run_lm_eval(model_dir, tasks_dir, tasks, batch_size=batch_size, limit=limit,
                          trust_remote_code=trust_remote_code, chat_tasks=chat_tasks, builtin=builtin,
                          num_fewshot=num_fewshot)
-    return {"model_dir": str(model_dir), "vocab_size": len(tok), "lm_eval": scores, "builtin": list(builtin),
+    return {"vocab_size": len(tok), "lm_eval": scores, "builtin": list(builtin),
             "tokenization": tokenization}
 
 

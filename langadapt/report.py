@@ -267,7 +267,6 @@ def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
         for lang, m in st["heldout"].items():
             row |= {f"chars_per_token_{lang}": m["chars_per_token"], f"tokens_per_word_{lang}": m["tokens_per_word"],
                     f"roundtrip_{lang}": m["roundtrip"]}
-        row["train_mb_per_s"] = st["training"]["mb_per_s"]
         rows.append(row)
     df = pd.DataFrame(rows)
     for model, ref in PAPER_CHARS_PER_TOKEN_RU.items():

@@ -26,12 +26,20 @@ _CYRILLIC_WORD = re.compile(r"^[а-яё]+(?:-[а-яё]+)?$")
 _SENSE = re.compile(r"^\s*(?:\d+[.)]\s*|[а-я]\)\s*)*(.*)$")
 
 
-def _fasttext(sentences: list[list[str]], dim: int, epochs: int, min_count: int, threads: int, seed: int):
+def _stable_hash(text: str) -> int:
+    """gensim seeds each word's initial vector with this; Python's own hash changes per process."""
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def _fasttext(sentences: list[list[str]], dim: int, epochs: int, min_count: int, seed: int):
+    """One worker: gensim's lock-free parallel updates race, and two runs would differ."""
     from gensim.models import FastText
 
     if not sentences:
         raise LangadaptError("fastText: no training text")
-    model = FastText(vector_size=dim, window=5, min_count=min_count, workers=max(1, threads), seed=seed,
+    model = FastText(vector_size=dim, window=5, min_count=min_count, workers=1, seed=seed, hashfxn=_stable_hash,
                      min_n=3, max_n=6, sg=1)
     model.build_vocab(corpus_iterable=sentences)
     model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=epochs)
@@ -39,11 +47,11 @@ def _fasttext(sentences: list[list[str]], dim: int, epochs: int, min_count: int,
 
 
 def focus_vectors(tokenizer, docs: list[str], *, dim: int = 100, epochs: int = 3, min_count: int = 10,
-                  threads: int = 1, seed: int = 0) -> np.ndarray:
+                  seed: int = 0) -> np.ndarray:
     """|V| × dim token vectors from fastText on the tokenized corpus (FOCUS's auxiliary space)."""
     encs = tokenizer.backend_tokenizer.encode_batch(docs, add_special_tokens=False)
     sentences = [e.tokens for e in encs if e.tokens]
-    model = _fasttext(sentences, dim, epochs, min_count, threads, seed)
+    model = _fasttext(sentences, dim, epochs, min_count, seed)
     out = np.zeros((len(tokenizer), dim), dtype=np.float32)
     vocab = tokenizer.get_vocab()
     present = [(vocab[t], i) for t, i in model.wv.key_to_index.items() if t in vocab]
@@ -133,10 +141,10 @@ def token_strings(tokenizer) -> list[str | None]:
 
 
 def wechsel_vectors(source_tok, new_tok, source_docs: list[str], target_docs: list[str], pairs, *, dim: int = 100,
-                    epochs: int = 5, min_count: int = 3, threads: int = 1, seed: int = 0) -> dict:
+                    epochs: int = 5, min_count: int = 3, seed: int = 0) -> dict:
     """Aligned vectors for every source token and every new token, and alignment diagnostics."""
-    src_model = _fasttext(words(source_docs), dim, epochs, min_count, threads, seed)
-    tgt_model = _fasttext(words(target_docs), dim, epochs, min_count, threads, seed)
+    src_model = _fasttext(words(source_docs), dim, epochs, min_count, seed)
+    tgt_model = _fasttext(words(target_docs), dim, epochs, min_count, seed)
     usable = [(e, r) for e, r in pairs if e in src_model.wv.key_to_index and r in tgt_model.wv.key_to_index]
     if len(usable) < dim:
         raise LangadaptError(f"wechsel: only {len(usable)} dictionary pairs occur in both corpora "
@@ -170,13 +178,13 @@ def load_aux(path) -> dict:
 
 
 def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epochs: int, min_count: int,
-                        threads: int, seed: int) -> dict:
+                        seed: int) -> dict:
     """aux/focus/{vocab}.npz: FOCUS's auxiliary vector for every token of the new vocabulary."""
     from .common import read_lines, write_json
     from .models import load_tokenizer
 
     vec = focus_vectors(load_tokenizer(tokenizer_dir), read_lines(target_train), dim=dim, epochs=epochs,
-                        min_count=min_count, threads=threads, seed=seed)
+                        min_count=min_count, seed=seed)
     stats = {"tokens": len(vec), "with_vector": int((np.abs(vec).sum(1) > 0).sum()), "dim": dim}
     _save_npz(out_npz, focus=vec)
     write_json(Path(out_npz).with_suffix(".json"), stats)
@@ -193,7 +201,7 @@ def read_side(path, lang: str) -> list[str]:
 
 
 def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_text, dictionary, out_npz, *,
-                          langs: tuple[str, str], dim: int, epochs: int, min_count: int, threads: int,
+                          langs: tuple[str, str], dim: int, epochs: int, min_count: int,
                           seed: int) -> dict:
     """aux/wechsel/{vocab}.npz: aligned vectors for every source token and every new token.
 
@@ -205,7 +213,7 @@ def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_t
     pairs = read_dictionary(dictionary)
     out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir),
                           read_side(source_text, langs[0]), read_side(target_text, langs[1]), pairs, dim=dim,
-                          epochs=epochs, min_count=min_count, threads=threads, seed=seed)
+                          epochs=epochs, min_count=min_count, seed=seed)
     _save_npz(out_npz, source=out.pop("source"), target=out.pop("target"))
     stats = {"dictionary_pairs": len(pairs), **out, "dim": dim}
     write_json(Path(out_npz).with_suffix(".json"), stats)
@@ -213,11 +221,16 @@ def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_t
 
 
 def _save_npz(path, **arrays) -> None:
-    """Write atomically: a crash never leaves a half-written .npz behind."""
+    """Write atomically (a crash never leaves a half-written .npz) and reproducibly: np.savez
+    stamps each member with the current time, so two runs would differ byte for byte."""
     import os
+    import zipfile
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial.npz")
-    np.savez(tmp, **arrays)
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            with zf.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
     os.replace(tmp, path)

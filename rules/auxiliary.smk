@@ -17,7 +17,7 @@ rule focus_vectors:
         f"{R}/benchmarks/focus_vectors/{{vocab}}.tsv"
     conda:
         "../envs/langadapt.yaml"
-    threads: TRAIN_THREADS
+    threads: 1  # fastText on one worker: reproducible
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
@@ -54,7 +54,7 @@ rule wechsel_vectors:
         f"{R}/benchmarks/wechsel_vectors/{{vocab}}.tsv"
     conda:
         "../envs/langadapt.yaml"
-    threads: TRAIN_THREADS
+    threads: 1  # fastText on one worker: reproducible
     resources:
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],

@@ -4,7 +4,9 @@ rule report:
         cpt=[f"{R}/cpt/{v}/{i}" for v, i in PAIRS],
         tokenizers=expand(f"{R}/tokenizers/{{vocab}}", vocab=VOCABS),
         translation=(f"{R}/translate/stats.json" if config["clo"]["enabled"] else []),
-        lib=lib("report"),
+        # the manifest hashes every result file, so the report runs last
+        corpus_stats=f"{R}/corpus/stats.json",
+        lib=lib("report", "manifest"),
     output:
         **(
             {
@@ -25,6 +27,7 @@ rule report:
         lep_csv=f"{R}/report/lep.csv",
         tune_csv=f"{R}/report/tune.csv",
         lep_png=f"{R}/report/figures/lep.png",
+        manifest=f"{R}/report/manifest.tsv",
     log:
         f"{R}/logs/report.log",
     benchmark:
@@ -41,6 +44,8 @@ rule report:
         vocabs=VOCABS,
         langs=LANGS,
         compare_vocab=max(VOCABS, key=lambda v: len(PLAN[v])),
-        title=f"langadapt — {config['experiment']}",
+        root=R,
+        # not the experiment's name: twin experiments give the same bytes (tests/test_reliability.py)
+        title="langadapt: every evaluated model",
     script:
         "../scripts/report.py"

@@ -1,4 +1,5 @@
 from langadapt.common import stage
+from langadapt.manifest import write_manifest
 from langadapt.report import write_report
 
 p = snakemake.params
@@ -7,9 +8,10 @@ with stage(snakemake.log[0]):
         dict(zip(p.models, snakemake.input.evals)),
         dict(zip(p.curves, snakemake.input.cpt)),
         {v: f"{d}/stats.json" for v, d in zip(p.vocabs, snakemake.input.tokenizers)},
-        dict(snakemake.output.items()),
+        {k: v for k, v in snakemake.output.items() if k != "manifest"},
         p.title,
         p.langs,
         p.compare_vocab,
         translation_stats=snakemake.input.translation or None,
     )
+    write_manifest(p.root, snakemake.output.manifest)

@@ -5,4 +5,4 @@ i, p = snakemake.input, snakemake.params
 with stage(snakemake.log[0], snakemake.threads, p.seed):
     build_wechsel_vectors(i.source_tokenizer, i.tokenizer, i.source_text, i.target_text, i.dictionary,
                           snakemake.output.npz, langs=tuple(p.langs), dim=p.cfg["dim"], epochs=p.cfg["epochs"],
-                          min_count=p.cfg["min_count"], threads=snakemake.threads, seed=p.seed)
+                          min_count=p.cfg["min_count"], seed=p.seed)

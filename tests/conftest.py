@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 
 import pytest
 
@@ -60,14 +62,43 @@ def tiny_model(byte_level_tok):
     return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)
 
 
+def untracked_files() -> set[str]:
+    """Files in the repository that git does not know (a run writing outside its results_dir)."""
+    import subprocess
+
+    from snakemake_run import ROOT
+
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    return {line[3:] for line in out.splitlines() if line.startswith("??")}
+
+
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
-    """The smoke config run locally, once per session: the workflow tests read it (some re-run it with
-    changed values), test_slurm.py compares its SLURM run with `tmp/as_run`, a copy taken right after."""
-    from snakemake_run import run_snakemake, smoke_config
+    """The smoke config run locally, once per session, and at the same time in the same results_dir
+    a twin experiment of the same config under another name (`smoke_twin`, a clean second run for
+    tests/test_reliability.py). The workflow tests read `smoke` (some re-run it with changed values);
+    test_slurm.py compares its SLURM run with `tmp/as_run`, a copy taken right after."""
+    import subprocess
+
+    from snakemake_run import ROOT, SNAKEMAKE, run_snakemake, smoke_config
 
     tmp = tmp_path_factory.mktemp("smoke")
-    run_snakemake(smoke_config(tmp))
+    twin_cfg = smoke_config(tmp, name="twin.yaml", experiment="smoke_twin")
+    untracked = untracked_files()
+    with open(tmp / "twin.out", "w") as out:
+        twin = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", str(twin_cfg)], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            run_snakemake(smoke_config(tmp))
+        except BaseException:
+            os.killpg(twin.pid, signal.SIGTERM)
+            twin.wait()
+            raise
+    if twin.wait() != 0:
+        raise RuntimeError(f"the twin experiment failed: {(tmp / 'twin.out').read_text()[-3000:]}")
+    # what the two runs left in the repository (tests/test_reliability.py expects nothing)
+    (tmp / "new_in_repo").write_text("".join(f"{f}\n" for f in sorted(untracked_files() - untracked)))
     res = tmp / "results" / "smoke"
     shutil.copytree(res, tmp / "as_run" / "smoke", symlinks=True)
     return tmp, res

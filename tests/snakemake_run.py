@@ -30,11 +30,15 @@ def run_snakemake(configfile: Path, dryrun: bool = False, cores: int = 2) -> Non
                              execution_settings=ExecutionSettings(latency_wait=5))
 
 
-def smoke_config(tmp: Path, **changes) -> Path:
+def smoke_config(tmp: Path, name: str = "smoke.yaml", **changes) -> Path:
+    """configs/smoke.yaml with results under `tmp`; `changes` update its sections (or set a key)."""
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     cfg["results_dir"] = str(tmp / "results")
     for section, values in changes.items():
-        cfg[section].update(values)
-    path = tmp / "smoke.yaml"
+        if isinstance(values, dict):
+            cfg[section].update(values)
+        else:
+            cfg[section] = values
+    path = tmp / name
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
     return path

@@ -1,4 +1,4 @@
-"""Reliability through the workflow: a killed CPT job resumes from its checkpoint."""
+"""Reliability through the workflow: resume after a crash, two clean runs alike, two experiments at once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -57,3 +58,49 @@ def test_killed_cpt_job_resumes_from_its_last_checkpoint_to_the_same_embeddings(
         assert (a[name] == b[name]).all(), name
     assert (out / "loss.csv").read_text() == (ref / "loss.csv").read_text()
     assert not ck.exists()
+
+
+def _text_files(root: Path):
+    for p in root.rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml", ".csv", ".md", ".tsv", ".log", ".txt"):
+            yield p
+
+
+def test_two_experiments_ran_at_once_in_one_results_dir_without_touching_each_other(smoke):
+    """`smoke` and `smoke_twin` ran concurrently in one results_dir (tests/conftest.py): each wrote
+    only under its own results_dir/experiment, named none of the other's files, left nothing in the
+    repository, and their jobs overlapped in time."""
+    tmp, res = smoke
+    twin = res.with_name("smoke_twin")
+    assert sorted(p.name for p in res.parent.iterdir()) == ["smoke", "smoke_twin"]
+    assert (tmp / "new_in_repo").read_text() == ""
+    for own, other in ((res, twin), (twin, res)):
+        needle = f"{other}/"
+        mentions = [str(p.relative_to(own)) for p in _text_files(own) if needle in p.read_text(errors="replace")]
+        assert not mentions, f"{own.name} names files of {other.name}: {mentions[:5]}"
+    # job logs of both were written while the other's jobs ran
+    spans = []
+    for root in (res, twin):
+        times = [p.stat().st_mtime for p in (root / "logs").rglob("*.log")]
+        spans.append((min(times), max(times)))
+    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1], spans
+
+
+def test_two_clean_runs_give_byte_identical_results_and_the_manifest_says_so(smoke):
+    """The twin experiment is a second clean run of the same config: every result file (models,
+    tokenizers, vectors, evaluations, tables, figures) has the same sha256, and each manifest
+    holds exactly the result files that are there."""
+    from langadapt.manifest import read_manifest, result_files, sha256
+
+    tmp, res = smoke
+    twin = res.with_name("smoke_twin")
+    first = tmp / "as_run" / "smoke"  # as the run left it (later tests re-run parts of `smoke`)
+    a, b = read_manifest(first / "report" / "manifest.tsv"), read_manifest(twin / "report" / "manifest.tsv")
+    for root, m in ((first, a), (twin, b)):
+        assert set(m) == set(result_files(root)) - {"report/manifest.tsv"}
+        assert all(sha256(root / f) == h for f, h in m.items())
+    kinds = {Path(f).suffix for f in a}
+    assert {".safetensors", ".json", ".csv", ".png", ".md", ".npz", ".model", ".txt"} <= kinds, kinds
+    assert len(a) > 500
+    differ = sorted(f for f in a.keys() | b.keys() if a.get(f) != b.get(f))
+    assert not differ, f"{len(differ)} result files differ between two clean runs: {differ[:10]}"

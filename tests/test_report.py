@@ -20,7 +20,7 @@ def _tok_stats(path, kind, cpt_ru):
     path.write_text(json.dumps({"kind": kind, "vocabulary": {"size": 120, "source_size": 100, "share_new": 0.5,
                                                              "shared_with_source": 60},
                                 "heldout": {"en": m(4.0), "ru": m(cpt_ru)}, "source_heldout": {"en": m(4.2), "ru": m(2.0)},
-                                "training": {"mb_per_s": 1.0}}))
+                                "training": {"bytes": 1}}))
     return str(path)
 
 

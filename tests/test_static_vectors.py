@@ -63,7 +63,7 @@ def test_alignment_precision_is_measured_on_held_out_pairs():
 
 
 def test_focus_vectors_cover_frequent_tokens(spm_tok, ru_docs):
-    vec = focus_vectors(spm_tok, ru_docs, dim=16, epochs=2, min_count=5, threads=1)
+    vec = focus_vectors(spm_tok, ru_docs, dim=16, epochs=2, min_count=5)
     assert vec.shape == (len(spm_tok), 16)
     counts = np.bincount(np.concatenate([spm_tok.encode(d, add_special_tokens=False) for d in ru_docs]),
                          minlength=len(spm_tok))

@@ -77,7 +77,7 @@ def test_variant_roundtrips_and_is_more_efficient_on_russian(built, corpus, fam,
     voc = stats["vocabulary"]
     assert voc["shared_with_source"] + voc["new"] + voc["special"] == len(tok)
     assert 0 < voc["share_new"] < 1
-    assert stats["training"]["bytes"] > 0 and stats["training"]["mb_per_s"] > 0
+    assert stats["training"]["bytes"] > 0 and "seconds" not in stats["training"]  # timings are not results
 
 
 @pytest.mark.parametrize("fam", ["byte_level", "metaspace"])
