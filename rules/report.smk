@@ -44,7 +44,7 @@ rule report:
         vocabs=VOCABS,
         langs=LANGS,
         compare_vocab=max(VOCABS, key=lambda v: len(PLAN[v])),
-        root=R,
+        root=lambda w, output: Path(output.manifest).parent.parent,
         # not the experiment's name: twin experiments give the same bytes (tests/test_reliability.py)
         title="langadapt: every evaluated model",
     script:
