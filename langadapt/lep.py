@@ -169,13 +169,11 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
                      overlap_json=None, trust_remote_code: bool = False) -> None:
     """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary."""
     from .common import atomic_dir
-    from .models import load_model, load_tokenizer, save_model
+    from .models import load_config, load_model, load_tokenizer, save_model
     from .overlap import load_overlap
 
     check_method(method)  # before loading any weights
-    from transformers import AutoConfig
-
-    cfg = lambda d: AutoConfig.from_pretrained(d, trust_remote_code=trust_remote_code)  # noqa: E731
+    cfg = lambda d: load_config(d, trust_remote_code=trust_remote_code)  # noqa: E731
     tok = lambda d: load_tokenizer(d, trust_remote_code=trust_remote_code)  # noqa: E731
     inst_cfg, cpt_cfg = cfg(instruct_dir), cfg(cpt_dir)
     check_compatible(inst_cfg, cpt_cfg)
