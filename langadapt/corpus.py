@@ -271,7 +271,8 @@ def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_scr
     """Clean and de-duplicate documents; return (kept, counters). Documents holding undecodable
     bytes (see `decode_utf8`) are dropped, or kept with U+FFFD for each byte (`invalid_utf8`)."""
     if invalid_utf8 not in INVALID_UTF8:
-        raise LangadaptError(f"config key 'corpus.invalid_utf8': '{invalid_utf8}' is not one of {', '.join(INVALID_UTF8)}")
+        raise LangadaptError(f"config key 'corpus.invalid_utf8': '{invalid_utf8}' is not one of "
+                             f"{', '.join(INVALID_UTF8)}")
     seen: set[bytes] = set()
     kept: list[str] = []
     counters = {"raw": 0, "dropped_short_or_script": 0, "dropped_invalid_utf8": 0, "replaced_invalid_utf8": 0,

@@ -122,7 +122,8 @@ def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remo
         check_tokenizer_fits(hub_id, tok, AutoConfig.from_pretrained(hub_id, **kw))
         model = AutoModelForCausalLM.from_pretrained(hub_id, use_safetensors=True, dtype=torch.bfloat16, **kw)
     except (OSError, ValueError) as e:  # not found, no safetensors on the hub, unknown architecture
-        raise LangadaptError(f"model '{hub_id}': {str(e).strip().splitlines()[0] if str(e).strip() else repr(e)}") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+        raise LangadaptError(f"model '{hub_id}': {first}") from None
     with atomic_dir(out_dir) as tmp:
         save_model(model, tok, tmp)
 
