@@ -105,13 +105,23 @@ def stage_name(log_file: str | None) -> str:
     return "/".join(parts[len(parts) - parts[::-1].index("logs"):]) if "logs" in parts else Path(log_file).stem
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
     """Run one workflow stage: set up threads/seeds/logging; bad input ends it with one line, an
-    interrupt (Ctrl-C, SIGINT to the job's process group) with one line and exit status 130, after
-    the atomic writers have removed their temporary outputs on the way up."""
+    interrupt (Ctrl-C, SIGINT to the job's process group, or SIGTERM as from scancel or a time
+    limit) with one line and exit status 130, after the atomic writers have removed their
+    temporary outputs on the way up (a plain SIGTERM would kill the process without cleanup)."""
+    import signal
+    import threading
+
     from .errors import LangadaptError
 
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         setup(threads=threads, seed=seed, log_file=log_file)
         yield
@@ -124,3 +134,6 @@ def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
         log.error("interrupted: %s", what)
         print(f"langadapt: interrupted: {what}", file=sys.stderr)
         sys.exit(130)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)

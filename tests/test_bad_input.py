@@ -592,3 +592,33 @@ def test_debian_package_names_are_validated_before_they_reach_apt(key, put, valu
     monkeypatch.setattr(corpus.subprocess, "run", lambda *a, **k: pytest.fail("ran a command"))
     with pytest.raises(LangadaptError, match="not a package name"):
         corpus.fetch_deb(value, "/nonexistent/out")
+
+
+def test_results_dir_that_is_not_writable_for_this_user(tmp_path, monkeypatch):
+    """Root writes through permission bits (so the workflow case uses a file as parent); for
+    everyone else os.access decides."""
+    from langadapt import config
+
+    cfg = {"results_dir": str(tmp_path / "results"), "experiment": "x"}
+    config.check_results_dir(cfg)
+    monkeypatch.setattr(config.os, "access", lambda path, mode: False)
+    with pytest.raises(LangadaptError, match=f"config key 'results_dir': {tmp_path}/results cannot be written: "
+                                             f"{tmp_path} is not writable"):
+        config.check_results_dir(cfg)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_ends_a_stage_like_an_interrupt(tmp_path):
+    """scancel and time limits send SIGTERM: the stage removes its temporary output and says so."""
+    code = ("import time\nfrom langadapt.common import atomic_dir, stage\n"
+            f"with stage({str(tmp_path / 'logs' / 'job' / 'x.log')!r}):\n"
+            f"    with atomic_dir({str(tmp_path / 'out')!r}) as tmp:\n"
+            "        print('started', flush=True)\n        time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "started\n"
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert [line for line in err.splitlines() if line.startswith("langadapt:")] == ["langadapt: interrupted: job/x"]
+    assert "Traceback" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
