@@ -421,10 +421,11 @@ def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *,
                            libreoffice_paragraphs(Path(tgt_root), counters), tgt_lang, min_chars)
     if not pairs:
         raise LangadaptError(f"parallel corpus: no aligned paragraph pairs between {src_root} and {tgt_root}")
+    from .common import write_lines
+
     for path, part in ((out_train, False), (out_heldout, True)):
         rows = [p for p in pairs if is_heldout(p["id"], heldout_fraction) == part]
-        with open(path, "w", encoding="utf-8") as f:
-            f.writelines(_json.dumps(p, ensure_ascii=False) + "\n" for p in rows)
+        write_lines(path, (_json.dumps(p, ensure_ascii=False) for p in rows))
 
 
 def write_stats(source_stats: list[str], splits: list[str], parallel: list[str], out) -> None:
