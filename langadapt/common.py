@@ -61,12 +61,24 @@ def atomic_dir(path: str | os.PathLike):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
+@contextlib.contextmanager
+def _atomic_file(path: str | os.PathLike):
+    """Yield a `.name.tmp` beside `path` that replaces it on success and is removed on any failure
+    (an interrupt included), so a failed write leaves neither a partial file nor a stray temp file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"  # before the file exists: a bad object leaves none
+    with _atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def read_json(path: str | os.PathLike):
@@ -80,24 +92,48 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
 
 def write_lines(path: str | os.PathLike, lines) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with _atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for line in lines:
             f.write(line + "\n")
-    tmp.replace(path)
+
+
+def stage_name(log_file: str | None) -> str:
+    """What a stage is, for its one-line messages: its log path below `logs/` (rule/wildcards)."""
+    if not log_file:
+        return Path(sys.argv[0]).stem or "stage"
+    parts = Path(log_file).with_suffix("").parts
+    return "/".join(parts[len(parts) - parts[::-1].index("logs"):]) if "logs" in parts else Path(log_file).stem
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
-    """Run one workflow stage: set up threads/seeds/logging; bad input ends it with one line."""
+    """Run one workflow stage: set up threads/seeds/logging; bad input ends it with one line, an
+    interrupt (Ctrl-C, SIGINT to the job's process group, or SIGTERM as from scancel or a time
+    limit) with one line and exit status 130, after the atomic writers have removed their
+    temporary outputs on the way up (a plain SIGTERM would kill the process without cleanup)."""
+    import signal
+    import threading
+
     from .errors import LangadaptError
 
-    setup(threads=threads, seed=seed, log_file=log_file)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
+        setup(threads=threads, seed=seed, log_file=log_file)
         yield
     except LangadaptError as err:
         log.error("%s", err)
         print(f"langadapt: error: {err}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        what = stage_name(log_file)
+        log.error("interrupted: %s", what)
+        print(f"langadapt: interrupted: {what}", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)

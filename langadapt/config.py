@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jsonschema
@@ -57,6 +58,40 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+def check_results_dir(config: dict) -> None:
+    """Before any job: the experiment's results directory can be made and written. Permission
+    bits do not stop root, so the nearest existing ancestor must be a directory (not a file), and
+    writable (os.access) for everyone else. Creates nothing."""
+    root = Path(config["results_dir"]).expanduser().absolute() / config["experiment"]
+    nearest = next(p for p in (root, *root.parents) if p.exists())
+    if not nearest.is_dir():
+        raise LangadaptError(f"config key 'results_dir': {config['results_dir']} cannot be created: {nearest} is "
+                             "not a directory")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise LangadaptError(f"config key 'results_dir': {config['results_dir']} cannot be written: {nearest} is "
+                             "not writable")
+
+
+def check_local_models(config: dict) -> None:
+    """Before any job: a model named by a local path (not a hub id) holds safetensors weights and
+    no untrusted custom code; checked on its files alone, so cheap."""
+    from .models import check_model_dir, is_local
+
+    refs = []
+    if config["models"]["kind"] == "hf":
+        refs += [(f"models.hf.{role}", config["models"]["hf"][role]) for role in ("base", "instruct")]
+    plm = config["transfer"]["plm"]
+    if plm["kind"] == "hf" and plm["hub_id"]:
+        refs.append(("transfer.plm.hub_id", plm["hub_id"]))
+    t = config["translate"]
+    if t["backend"] != "dictionary" and t["model"] and t["model"] != "instruct":
+        refs.append(("translate.model", t["model"]))
+    for key, ref in refs:
+        if is_local(ref):
+            try:
+                check_model_dir(ref, config["models"]["trust_remote_code"])
+            except LangadaptError as e:
+                raise LangadaptError(f"config key '{key}': {e}") from None
 
 
 def transfer_plan(config: dict) -> dict[str, list[str]]:

@@ -30,6 +30,11 @@ SCRIPTS = {
 _LETTER = re.compile(r"[^\W\d_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 _SPACE = re.compile(r"\s+")
+# an undecodable byte, kept by the surrogateescape decoder as a lone surrogate that valid UTF-8 never yields
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+INVALID_UTF8 = ("drop", "replace", "fail")
+# the schema's pattern for Debian package names: they reach apt-get's argument list
+DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
 
 
 # ---------------------------------------------------------------- Debian packages
@@ -46,6 +51,8 @@ def fetch_deb(package: str, out_dir: str | os.PathLike, apt_update: str = "auto"
     Nothing is installed. `apt_update`: "auto" runs `apt-get update` when the package
     lists are missing and we are root, "never" only explains what to run.
     """
+    if not DEB_PACKAGE.fullmatch(package):
+        raise LangadaptError(f"Debian package '{package}': not a package name (lowercase letters, digits, '.+-')")
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
             raise LangadaptError(
@@ -92,43 +99,57 @@ def _run(cmd: list[str], package: str, cwd=None) -> None:
 # ---------------------------------------------------------------- extractors
 
 
-def _read(path: Path, counters: dict) -> str:
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
+def decode_utf8(data: bytes, where: str, counters: dict, invalid_utf8: str = "drop") -> str:
+    """Text of `data`, counting undecodable bytes at decode time: each is kept as a lone surrogate,
+    so cleaning drops or replaces exactly the documents holding one (a real U+FFFD stays text);
+    `invalid_utf8` "fail" stops at the first bad byte, naming `where` and the byte's offset."""
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        counters["invalid_utf8_files"] = counters.get("invalid_utf8_files", 0) + 1
-        return data.decode("utf-8", errors="replace")
+    except UnicodeDecodeError as e:
+        if invalid_utf8 == "fail":
+            raise LangadaptError(f"{where}: invalid UTF-8 at byte offset {e.start} "
+                                 "(corpus.invalid_utf8 is 'fail'; 'drop' or 'replace' go on)") from None
+    text = data.decode("utf-8", errors="surrogateescape")
+    counters["invalid_utf8_files"] = counters.get("invalid_utf8_files", 0) + 1
+    counters["invalid_utf8_bytes"] = counters.get("invalid_utf8_bytes", 0) + len(_UNDECODABLE.findall(text))
+    return text
 
 
-def extract_fortunes(root: Path, counters: dict) -> Iterator[str]:
+def _read(path: Path, counters: dict, invalid_utf8: str = "drop") -> str:
+    data = path.read_bytes()
+    where = f"corpus file {path}"
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+        where += " (decompressed)"
+    return decode_utf8(data, where, counters, invalid_utf8)
+
+
+def extract_fortunes(root: Path, counters: dict, invalid_utf8: str = "drop") -> Iterator[str]:
     """Fortune cookie files: entries separated by lines holding a single '%'."""
     for path in sorted(root.glob("usr/share/games/fortunes/**/*")):
         if path.is_dir() or path.is_symlink() or path.suffix in (".dat", ".u8"):
             continue
-        yield from re.split(r"\n%\n", _read(path, counters))
+        yield from re.split(r"\n%\n", _read(path, counters, invalid_utf8))
 
 
 _PARA = re.compile(r'<(p|h[1-6]|td)\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</\1>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def libreoffice_paragraphs(root: Path, counters: dict) -> dict[tuple[str, str], str]:
+def libreoffice_paragraphs(root: Path, counters: dict, invalid_utf8: str = "drop") -> dict[tuple[str, str], str]:
     """Paragraphs of the LibreOffice help pages, keyed by (page path, paragraph id)."""
     helps = sorted(root.glob("usr/share/libreoffice/help/*/text"))
     out: dict[tuple[str, str], str] = {}
     for base in helps:
         for path in sorted(base.glob("**/*.html")):
             rel = str(path.relative_to(base))
-            for m in _PARA.finditer(_read(path, counters)):
+            for m in _PARA.finditer(_read(path, counters, invalid_utf8)):
                 out[(rel, m.group(2))] = html.unescape(_TAG.sub("", m.group(3)))
     return out
 
 
-def extract_libreoffice_help(root: Path, counters: dict) -> Iterator[str]:
-    yield from libreoffice_paragraphs(root, counters).values()
+def extract_libreoffice_help(root: Path, counters: dict, invalid_utf8: str = "drop") -> Iterator[str]:
+    yield from libreoffice_paragraphs(root, counters, invalid_utf8).values()
 
 
 _ROFF_ESC = [
@@ -144,11 +165,11 @@ _ROFF_ESC = [
 ]
 
 
-def extract_manpages(root: Path, counters: dict) -> Iterator[str]:
+def extract_manpages(root: Path, counters: dict, invalid_utf8: str = "drop") -> Iterator[str]:
     """Manual pages: roff markup stripped, one document per paragraph."""
     for path in sorted(root.glob("usr/share/man/**/*.gz")):
         para: list[str] = []
-        for line in _read(path, counters).splitlines():
+        for line in _read(path, counters, invalid_utf8).splitlines():
             if line.startswith((".", "'")):
                 macro, _, rest = line[1:].partition(" ")
                 if macro in ("SH", "SS", "PP", "P", "LP", "TP", "IP", "TH", "") or macro.startswith("\\\""):
@@ -168,7 +189,8 @@ def extract_manpages(root: Path, counters: dict) -> Iterator[str]:
             yield " ".join(para)
 
 
-def extract_bible(root: Path, counters: dict, bible_text_root: Path | None = None) -> Iterator[str]:
+def extract_bible(root: Path, counters: dict, bible_text_root: Path | None = None,
+                  invalid_utf8: str = "drop") -> Iterator[str]:
     """The King James Bible through the package's own `bible` reader, one chapter per document."""
     exe = root / "usr/bin/bible"
     data_dir = (bible_text_root or root) / "usr/lib"
@@ -179,18 +201,29 @@ def extract_bible(root: Path, counters: dict, bible_text_root: Path | None = Non
     )
     if proc.returncode != 0:
         raise LangadaptError(f"bible source: {exe} failed with exit code {proc.returncode}")
-    text = proc.stdout.decode("utf-8", errors="replace")
+    text = decode_utf8(proc.stdout, f"bible source: output of {exe}", counters, invalid_utf8)
     for chapter in re.split(r"\n\n(?=[A-Z0-9][^\n]* \d+\n)", text):
         lines = chapter.strip().splitlines()[1:]  # drop the "Book N" header
         yield " ".join(re.sub(r"^\s*\d+\s", "", l) for l in lines)
 
 
-def extract_files(patterns: list[str], unit: str, counters: dict) -> Iterator[str]:
-    paths = sorted({p for pat in patterns for p in glob.glob(os.path.expanduser(pat), recursive=True)})
-    if not paths:
-        raise LangadaptError(f"files source: no file matches {patterns}")
-    for p in paths:
-        text = _read(Path(p), counters)
+def files_source_paths(name: str, patterns: list[str]) -> list[str]:
+    """The files a `files` source reads. Every pattern must match a file: a typo in one of
+    several would otherwise silently shrink the corpus. Cheap, so also checked before any job."""
+    paths: set[str] = set()
+    for pat in patterns:
+        found = [p for p in glob.glob(os.path.expanduser(pat), recursive=True) if os.path.isfile(p)]
+        if not found:
+            where = "" if os.path.isabs(os.path.expanduser(pat)) else f" (relative to {os.getcwd()})"
+            raise LangadaptError(f"config key 'corpus.sources.{name}.paths': '{pat}' matches no file{where}")
+        paths.update(found)
+    return sorted(paths)
+
+
+def extract_files(patterns: list[str], unit: str, counters: dict, invalid_utf8: str = "drop",
+                  name: str = "files") -> Iterator[str]:
+    for p in files_source_paths(name, patterns):
+        text = _read(Path(p), counters, invalid_utf8)
         yield from (text.splitlines() if unit == "line" else re.split(r"\n\s*\n", text))
 
 
@@ -223,7 +256,7 @@ def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)
     text = _SPACE.sub(" ", text).strip()
-    if len(text) < min_chars or "\ufffd" in text:
+    if len(text) < min_chars or _UNDECODABLE.search(text):
         return None
     script = SCRIPTS.get(lang)
     if script is not None and min_script_ratio > 0:
@@ -233,16 +266,27 @@ def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float
     return text
 
 
-def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5):
-    """Clean and de-duplicate documents; return (kept, counters)."""
+def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5,
+                    invalid_utf8: str = "drop"):
+    """Clean and de-duplicate documents; return (kept, counters). Documents holding undecodable
+    bytes (see `decode_utf8`) are dropped, or kept with U+FFFD for each byte (`invalid_utf8`)."""
+    if invalid_utf8 not in INVALID_UTF8:
+        raise LangadaptError(f"config key 'corpus.invalid_utf8': '{invalid_utf8}' is not one of "
+                             f"{', '.join(INVALID_UTF8)}")
     seen: set[bytes] = set()
     kept: list[str] = []
-    counters = {"raw": 0, "dropped_short_or_script": 0, "dropped_invalid_utf8": 0, "dropped_duplicate": 0}
+    counters = {"raw": 0, "dropped_short_or_script": 0, "dropped_invalid_utf8": 0, "replaced_invalid_utf8": 0,
+                "dropped_duplicate": 0}
     for doc in docs:
         counters["raw"] += 1
-        if "\ufffd" in doc:
-            counters["dropped_invalid_utf8"] += 1
-            continue
+        if _UNDECODABLE.search(doc):
+            if invalid_utf8 == "fail":
+                raise LangadaptError(f"document {counters['raw']}: undecodable bytes (corpus.invalid_utf8 is 'fail')")
+            if invalid_utf8 == "drop":
+                counters["dropped_invalid_utf8"] += 1
+                continue
+            doc = _UNDECODABLE.sub("\ufffd", doc)
+            counters["replaced_invalid_utf8"] += 1
         text = clean_document(doc, lang, min_chars, min_script_ratio)
         if text is None:
             counters["dropped_short_or_script"] += 1
@@ -309,36 +353,44 @@ def align_parallel(src: dict, tgt: dict, tgt_lang: str, min_chars: int = 20) -> 
 # ---------------------------------------------------------------- stage entry points
 
 
-def source_documents(name: str, source: dict, roots: list[str], counters: dict) -> Iterator[str]:
+def source_documents(name: str, source: dict, roots: list[str], counters: dict,
+                     invalid_utf8: str = "drop") -> Iterator[str]:
     """Raw documents of one configured source."""
     kind = source["kind"]
     if kind == "files":
-        return extract_files(source["paths"], source.get("unit", "paragraph"), counters)
+        return extract_files(source["paths"], source.get("unit", "paragraph"), counters, invalid_utf8, name)
     if kind == "hf":
         return extract_hf(source["dataset"], source.get("name"), source.get("split", "train"),
                           source.get("text_field", "text"), source.get("max_bytes", 10**8))
     extractor = source.get("extractor")
     if extractor == "bible":
-        return extract_bible(Path(roots[0]), counters, Path(roots[-1]))
+        return extract_bible(Path(roots[0]), counters, Path(roots[-1]), invalid_utf8)
     if extractor not in EXTRACTORS:
         raise LangadaptError(f"corpus source '{name}': unknown extractor '{extractor}'")
-    return (d for r in roots for d in EXTRACTORS[extractor](Path(r), counters))
+    return (d for r in roots for d in EXTRACTORS[extractor](Path(r), counters, invalid_utf8))
 
 
 def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats, *, min_chars: int,
-                 min_script_ratio: float) -> dict:
-    """Extract, clean and de-duplicate one source; fail if nothing survives cleaning."""
+                 min_script_ratio: float, invalid_utf8: str = "drop") -> dict:
+    """Extract, clean and de-duplicate one source; fail if nothing survives cleaning. The stats
+    count undecodable bytes and the files and documents that held them."""
     from .common import write_json, write_lines
 
-    counters: dict = {}
-    docs, clean_counts = clean_documents(source_documents(name, source, roots, counters), source["lang"],
-                                         min_chars, min_script_ratio)
+    counters: dict = {"invalid_utf8_files": 0, "invalid_utf8_bytes": 0}
+    try:
+        docs, clean_counts = clean_documents(source_documents(name, source, roots, counters, invalid_utf8),
+                                             source["lang"], min_chars, min_script_ratio, invalid_utf8)
+    except LangadaptError as e:
+        if str(e).startswith(("config key", "corpus source")):
+            raise
+        raise LangadaptError(f"corpus source '{name}': {e}") from None
     if not docs:
         raise LangadaptError(
             f"corpus source '{name}': empty after cleaning ({clean_counts['raw']} raw documents, "
             f"lang {source['lang']}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
         )
-    stats = {"source": name, "lang": source["lang"], **doc_stats(docs), **clean_counts, **counters}
+    stats = {"source": name, "lang": source["lang"], **doc_stats(docs), **clean_counts, **counters,
+             "invalid_utf8": invalid_utf8}
     write_lines(out_docs, docs)
     write_json(out_stats, stats)
     log.info("source %s: %s", name, stats)
@@ -369,10 +421,11 @@ def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *,
                            libreoffice_paragraphs(Path(tgt_root), counters), tgt_lang, min_chars)
     if not pairs:
         raise LangadaptError(f"parallel corpus: no aligned paragraph pairs between {src_root} and {tgt_root}")
+    from .common import write_lines
+
     for path, part in ((out_train, False), (out_heldout, True)):
         rows = [p for p in pairs if is_heldout(p["id"], heldout_fraction) == part]
-        with open(path, "w", encoding="utf-8") as f:
-            f.writelines(_json.dumps(p, ensure_ascii=False) + "\n" for p in rows)
+        write_lines(path, (_json.dumps(p, ensure_ascii=False) for p in rows))
 
 
 def write_stats(source_stats: list[str], splits: list[str], parallel: list[str], out) -> None:
@@ -387,3 +440,10 @@ def write_stats(source_stats: list[str], splits: list[str], parallel: list[str],
     for p in parallel:
         stats["parallel"][Path(p).stem] = {"pairs": sum(1 for _ in open(p, encoding="utf-8"))}
     write_json(out, stats)
+
+
+def check_corpus_config(config: dict) -> None:
+    """Before any job: every pattern of every `files` source matches a file (local and cheap)."""
+    for name, source in config["corpus"]["sources"].items():
+        if source["kind"] == "files":
+            files_source_paths(name, source["paths"])

@@ -262,7 +262,7 @@ def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, st
     from .models import check_model_dir, load_tokenizer
     from .tokenizers import tokenization_metrics
 
-    check_model_dir(model_dir)
+    check_model_dir(model_dir, trust_remote_code)
     tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     if chat_tasks and not tok.chat_template:
         raise LangadaptError(f"evaluate: {model_dir} has no chat template for the instruct-model tasks")

@@ -103,10 +103,11 @@ def check_method(method: str) -> None:
         raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(METHODS)}")
 
 
-def check_vocabularies(base_tok, instruct_tok) -> None:
+def check_vocabularies(base_tok, instruct_tok, base: str = "the base model",
+                       instruct: str = "the instruct model") -> None:
     """The instruct model must keep the base model's token ids (it may add chat tokens)."""
     if not base_tok.get_vocab().items() <= instruct_tok.get_vocab().items():
-        raise LangadaptError("the instruct model's tokenizer does not keep the base model's token ids; "
+        raise LangadaptError(f"{instruct}: its tokenizer does not keep the token ids of {base}; "
                              "LEP needs an instruct model fine-tuned from this base")
 
 
@@ -169,13 +170,11 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
                      overlap_json=None, trust_remote_code: bool = False) -> None:
     """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary."""
     from .common import atomic_dir
-    from .models import load_model, load_tokenizer, save_model
+    from .models import load_config, load_model, load_tokenizer, save_model
     from .overlap import load_overlap
 
     check_method(method)  # before loading any weights
-    from transformers import AutoConfig
-
-    cfg = lambda d: AutoConfig.from_pretrained(d, trust_remote_code=trust_remote_code)  # noqa: E731
+    cfg = lambda d: load_config(d, trust_remote_code=trust_remote_code)  # noqa: E731
     tok = lambda d: load_tokenizer(d, trust_remote_code=trust_remote_code)  # noqa: E731
     inst_cfg, cpt_cfg = cfg(instruct_dir), cfg(cpt_dir)
     check_compatible(inst_cfg, cpt_cfg)
@@ -187,7 +186,7 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
         if base_dir is None or overlap_json is None:
             raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
         check_compatible(inst_cfg, cfg(base_dir), "the base model")
-        check_vocabularies(tok(base_dir), inst_tok)
+        check_vocabularies(tok(base_dir), inst_tok, f"the base model {base_dir}", f"instruct model {instruct_dir}")
         overlap = load_overlap(overlap_json)
         base = load_model(base_dir, trust_remote_code=trust_remote_code)
     inst = load_model(instruct_dir, trust_remote_code=trust_remote_code)

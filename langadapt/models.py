@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -11,23 +12,72 @@ from .errors import LangadaptError
 log = logging.getLogger(__name__)
 
 
-def check_model_dir(path: str | os.PathLike) -> Path:
-    """Refuse directories without a config or without safetensors weights (no pickle loading)."""
-    path = Path(path)
+def is_local(ref: str | os.PathLike) -> bool:
+    """A model reference naming a local directory rather than a hub id (as transformers decides,
+    plus anything written as a path)."""
+    ref = str(ref)
+    return ref.startswith(("/", "./", "../", "~")) or Path(ref).expanduser().is_dir()
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise LangadaptError(f"{path}: not valid JSON ({e})") from None
+
+
+def check_remote_code(path: str | os.PathLike, trust_remote_code: bool = False) -> None:
+    """Refuse a directory whose config or tokenizer config maps Auto classes to its own Python code
+    (`auto_map`) unless the config trusts it: loading would import and run that code."""
+    path = Path(path).expanduser()
+    for name in ("config.json", "tokenizer_config.json"):
+        auto_map = _json(path / name).get("auto_map") if (path / name).is_file() else None
+        if auto_map and not trust_remote_code:
+            cls, ref = next(iter(auto_map.items()))
+            ref = next((r for r in ref if r), "?") if isinstance(ref, list) else ref
+            raise LangadaptError(f"model directory {path}: {name} asks to run custom code ({cls}: {ref}); "
+                                 "langadapt runs it only with models.trust_remote_code: true")
+
+
+def check_model_dir(path: str | os.PathLike, trust_remote_code: bool = False) -> Path:
+    """Refuse directories without a config, without safetensors weights (no pickle loading), or
+    with custom code that the config does not trust; reads no weights."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise LangadaptError(f"model directory {path}: not a directory")
     if not (path / "config.json").exists():
         raise LangadaptError(f"model directory {path}: no config.json (not a save_pretrained directory)")
     if not any(path.glob("*.safetensors")):
-        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt"))
         what = f"only pickle checkpoints ({', '.join(pickles)})" if pickles else "no weights"
         raise LangadaptError(f"model directory {path}: {what}; langadapt loads safetensors only")
+    check_remote_code(path, trust_remote_code)
     return path
 
 
+def check_tokenizer_fits(where, tokenizer, config) -> None:
+    """A tokenizer with more tokens than the model has embedding rows is another model's: its
+    high ids would index past the embeddings. Checked on the config, before any weights load."""
+    rows = getattr(config, "vocab_size", None)
+    if rows is not None and len(tokenizer) > rows:
+        raise LangadaptError(f"model directory {where}: its tokenizer has {len(tokenizer)} tokens but the model "
+                             f"only {rows} embedding rows (config.json vocab_size); the tokenizer of another model?")
+
+
+def load_config(path, trust_remote_code: bool = False):
+    """The model config of a checked directory (no weights read)."""
+    from transformers import AutoConfig
+
+    check_model_dir(path, trust_remote_code)
+    return AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+
+
 def load_model(path, trust_remote_code: bool = False, dtype=None):
+    """Every causal LM langadapt reads comes through here: safetensors only, remote code only if trusted."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    check_model_dir(path)
+    check_model_dir(path, trust_remote_code)
     return AutoModelForCausalLM.from_pretrained(
         path, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype or torch.float32
     )
@@ -36,6 +86,7 @@ def load_model(path, trust_remote_code: bool = False, dtype=None):
 def load_tokenizer(path, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
+    check_remote_code(path, trust_remote_code)
     return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
 
 
@@ -56,15 +107,25 @@ def save_model(model, tokenizer, out_dir) -> None:
 
 
 def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False) -> None:
-    """Snapshot a hub model into a local save_pretrained directory (real configs only)."""
+    """Snapshot a hub model (or a local directory, checked first) into a local save_pretrained
+    directory, atomically. The tokenizer must fit the model, checked before the weights load."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(
-        hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=torch.bfloat16
-    )
-    tok = AutoTokenizer.from_pretrained(hub_id, revision=revision, trust_remote_code=trust_remote_code)
-    save_model(model, tok, out_dir)
+    from .common import atomic_dir
+
+    if is_local(hub_id):
+        hub_id = str(check_model_dir(hub_id, trust_remote_code))
+    kw = {"revision": revision, "trust_remote_code": trust_remote_code}
+    try:
+        tok = AutoTokenizer.from_pretrained(hub_id, **kw)
+        check_tokenizer_fits(hub_id, tok, AutoConfig.from_pretrained(hub_id, **kw))
+        model = AutoModelForCausalLM.from_pretrained(hub_id, use_safetensors=True, dtype=torch.bfloat16, **kw)
+    except (OSError, ValueError) as e:  # not found, no safetensors on the hub, unknown architecture
+        first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+        raise LangadaptError(f"model '{hub_id}': {first}") from None
+    with atomic_dir(out_dir) as tmp:
+        save_model(model, tok, tmp)
 
 
 def embedding_matrices(model):

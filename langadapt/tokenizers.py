@@ -55,9 +55,16 @@ def train_sentencepiece(train_file, model_prefix, kind: str, vocab_size: int, *,
         )
     except RuntimeError as e:
         msg = str(e).splitlines()[-1] if str(e) else repr(e)
-        m = re.search(r"Vocabulary size is smaller than required_chars|Vocabulary size too high", msg)
-        if m or "vocab_size" in msg:
-            raise LangadaptError(f"tokenizer vocab_size {vocab_size}: the corpus cannot support it ({msg})") from None
+        high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg)
+        low = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg)
+        if high:
+            raise LangadaptError(f"vocab_size {vocab_size} is more than the training text gives: at most "
+                                 f"{high.group(2)} tokens (add corpus or lower it)") from None
+        if low:
+            raise LangadaptError(f"vocab_size {vocab_size} is below the {low.group(2)} characters and specials the "
+                                 "training text needs (raise it or lower tokenizer.character_coverage)") from None
+        if "vocab_size" in msg:
+            raise LangadaptError(f"vocab_size {vocab_size}: the corpus cannot support it ({msg})") from None
         raise LangadaptError(f"SentencePiece training failed: {msg}") from None
     return _without_paths(Path(f"{model_prefix}.model"))
 
@@ -238,7 +245,8 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
                                         threads=threads, byte_fallback=byte_fallback,
                                         character_coverage=character_coverage, input_sentence_size=input_sentence_size)
         except LangadaptError as e:
-            raise LangadaptError(f"tokenizer variant '{name}': key '{'donor_size' if merged else 'size'}': {e}") from None
+            key = "donor_size" if merged else "size"
+            raise LangadaptError(f"config key 'tokenizer.variants.{name}.{key}': {e}") from None
         info = {}
         if merged:
             from .vocabulary import merged_tokenizer

@@ -88,9 +88,12 @@ class Seq2SeqTranslator(Translator):
     def __init__(self, model_dir: str, src_lang: str | None = None, tgt_lang: str | None = None,
                  batch_size: int = 16, max_new_tokens: int = 512, trust_remote_code: bool = False):
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        self.tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+        from .models import check_model_dir, load_tokenizer
+
+        check_model_dir(model_dir, trust_remote_code)
+        self.tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, use_safetensors=True,
                                                            trust_remote_code=trust_remote_code)
         self.model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
@@ -246,8 +249,10 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from .models import save_model
+    from .models import check_model_dir, is_local, save_model
 
+    if is_local(hub_id):  # a local directory is held to what every load asks: safetensors, trusted code
+        hub_id = str(check_model_dir(hub_id, trust_remote_code))
     cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     model = cls.from_pretrained(hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code,
                                 dtype=torch.bfloat16)

@@ -1,10 +1,18 @@
 import sys
 
-from langadapt.config import lep_plan, transfer_plan, validate_config
+from langadapt.config import (
+    check_local_models,
+    check_results_dir,
+    lep_plan,
+    transfer_plan,
+    validate_config,
+)
+from langadapt.corpus import check_corpus_config
 from langadapt.methods import METHOD_INPUTS
 from langadapt.errors import LangadaptError
 from langadapt.translate import check_translate_config
 
+# every check that needs no job runs here, so bad input stops the run before anything is written
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     PLAN = transfer_plan(config)
@@ -12,6 +20,9 @@ try:
     # (vocab, init, prop) propagated; and those calibrate and instruct_tune start from
     PROPAGATED, TUNED = lep_plan(config, PLAN)
     check_translate_config(config)
+    check_results_dir(config)
+    check_corpus_config(config)
+    check_local_models(config)
 except LangadaptError as err:
     sys.exit(f"langadapt: {err}")
 

@@ -38,6 +38,7 @@ rule corpus_source:
         source=lambda w: SOURCES[w.source],
         min_chars=config["corpus"]["min_chars"],
         min_script_ratio=config["corpus"]["min_script_ratio"],
+        invalid_utf8=config["corpus"]["invalid_utf8"],
     script:
         "../scripts/corpus_source.py"
 

@@ -10,4 +10,5 @@ with stage(snakemake.log[0]):
         snakemake.output.stats,
         min_chars=snakemake.params.min_chars,
         min_script_ratio=snakemake.params.min_script_ratio,
+        invalid_utf8=snakemake.params.invalid_utf8,
     )

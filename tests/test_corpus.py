@@ -8,11 +8,15 @@ from langadapt.errors import LangadaptError
 
 
 def test_clean_drops_short_wrong_script_invalid_and_duplicates():
+    bad = corpus.decode_utf8("Битый текст с плохим байтом".encode() + b"\xff", "x", {})
     docs = ["Привет,   мир!\nКак дела сегодня?", "Привет, мир! Как дела сегодня?", "short",
-            "This is English text, not Russian at all.", "Битый \ufffd текст с заменой символа"]
+            "This is English text, not Russian at all.", bad, "Законный \ufffd символ замены в тексте"]
     kept, c = corpus.clean_documents(docs, "ru", min_chars=10, min_script_ratio=0.5)
-    assert kept == ["Привет, мир! Как дела сегодня?"]
-    assert c == {"raw": 5, "dropped_short_or_script": 2, "dropped_invalid_utf8": 1, "dropped_duplicate": 1}
+    assert kept == ["Привет, мир! Как дела сегодня?", "Законный \ufffd символ замены в тексте"]
+    assert c == {"raw": 6, "dropped_short_or_script": 2, "dropped_invalid_utf8": 1, "replaced_invalid_utf8": 0,
+                 "dropped_duplicate": 1}
+    kept, c = corpus.clean_documents(docs, "ru", min_chars=10, min_script_ratio=0.5, invalid_utf8="replace")
+    assert kept[1] == "Битый текст с плохим байтом\ufffd" and c["replaced_invalid_utf8"] == 1
 
 
 def test_split_is_deterministic_and_order_independent():
@@ -72,7 +76,7 @@ def test_files_source_and_empty_after_cleaning(tmp_path):
         corpus.write_source("mine", en, [], tmp_path / "e.txt", tmp_path / "e.json", min_chars=10,
                             min_script_ratio=0.5)
     assert not (tmp_path / "e.txt").exists()
-    with pytest.raises(LangadaptError, match="no file matches"):
+    with pytest.raises(LangadaptError, match=r"config key .corpus.sources.x.paths.: .*nope\*. matches no file"):
         list(corpus.source_documents("x", {"kind": "files", "lang": "ru", "paths": [str(tmp_path / "nope*")]}, [], {}))
 
 

@@ -282,6 +282,7 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
         "ru_web": {"kind": "hf", "lang": "ru", "dataset": "uonlp/CulturaX", "name": "ru", "max_bytes": 10**9},
         "en_local": {"kind": "files", "lang": "en", "paths": [str(tmp_path / "*.txt")]},
     }
+    (tmp_path / "en.txt").write_text("A local English text.\n", encoding="utf-8")  # patterns must match a file
     (tmp_path / "hf.yaml").write_text(yaml.safe_dump(cfg))
     out = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--configfile", str(tmp_path / "hf.yaml"), "--quiet",
                           "rules"], cwd=ROOT, capture_output=True, text=True, check=True).stdout

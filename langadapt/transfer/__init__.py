@@ -114,7 +114,7 @@ def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str
     if need == "plm" and not ov["shared"]:
         raise LangadaptError(f"{method}: the PLM's vocabulary {tokenizer_dir} shares no tokens with the LLM's: "
                              "there is nothing to fit the map on")
-    aux = load_aux(vectors) if need == "vectors" else plm_aux(plm, tok) if need == "plm" else None
+    aux = load_aux(vectors) if need == "vectors" else plm_aux(plm, tok, trust_remote_code) if need == "plm" else None
     model = load_model(base_dir, trust_remote_code=trust_remote_code)
     transfer_model(model, tok, ov, method, params, aux)
     with atomic_dir(out_dir) as tmp:
