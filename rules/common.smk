@@ -7,7 +7,7 @@ from langadapt.config import (
     transfer_plan,
     validate_config,
 )
-from langadapt.corpus import check_corpus_config
+from langadapt.corpus import check_corpus_config, files_source_paths
 from langadapt.methods import METHOD_INPUTS
 from langadapt.errors import LangadaptError
 from langadapt.translate import check_translate_config
@@ -89,7 +89,11 @@ def model_dir(key):
 
 
 def source_inputs(wildcards):
+    """The unpacked Debian packages of a deb source; a files source's own files (editing one
+    re-runs the corpus and everything after it)."""
     src = SOURCES[wildcards.source]
+    if src["kind"] == "files":
+        return files_source_paths(wildcards.source, src["paths"])
     pkgs = src.get("packages", []) if src["kind"] == "deb" else []
     return [f"{R}/corpus/debs/{p}" for p in pkgs]
 

@@ -19,7 +19,7 @@ rule corpus_deb:
 
 rule corpus_source:
     input:
-        debs=source_inputs,
+        raw=source_inputs,
         lib=lib("corpus"),
     output:
         docs=f"{R}/corpus/sources/{{source}}.txt",

@@ -5,7 +5,7 @@ with stage(snakemake.log[0]):
     write_source(
         snakemake.wildcards.source,
         snakemake.params.source,
-        snakemake.input.debs,
+        snakemake.input.raw,
         snakemake.output.docs,
         snakemake.output.stats,
         min_chars=snakemake.params.min_chars,

@@ -622,3 +622,25 @@ def test_sigterm_ends_a_stage_like_an_interrupt(tmp_path):
     assert proc.returncode == 130
     assert [line for line in err.splitlines() if line.startswith("langadapt:")] == ["langadapt: interrupted: job/x"]
     assert "Traceback" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
+def test_a_files_source_reruns_when_one_of_its_files_changes(tmp_path):
+    """A `files` source's files are inputs of its corpus job: after an edit, the dry run lists
+    that job again (and nothing for the untouched source)."""
+    cfg = files_config(tmp_path)
+    out = results_root(cfg) / "corpus" / "sources" / "ru_text.txt"
+    assert snakemake(cfg, tmp_path, out).returncode == 0
+    path = tmp_path / "config.yaml"
+
+    def planned():
+        proc = subprocess.run([SNAKEMAKE, str(out), str(out.with_name("en_text.txt")), "-n", "--cores", "1",
+                               "--configfile", str(path), "--quiet", "rules"], cwd=ROOT, env=ENV,
+                              capture_output=True, text=True, check=True)
+        return {ln.split()[0]: int(ln.split()[1]) for ln in proc.stdout.splitlines()
+                if len(ln.split()) == 2 and ln.split()[1].isdigit()}
+
+    assert planned() == {"corpus_source": 1, "total": 1}  # only en_text, never run
+    time.sleep(0.01)
+    with open(tmp_path / "corpora" / "ru.txt", "a", encoding="utf-8") as f:
+        f.write("\nЕщё один абзац текста на русском языке для проверки.\n")
+    assert planned() == {"corpus_source": 2, "total": 2}
