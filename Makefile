@@ -30,7 +30,13 @@ run: install
 test: install
 	$(PY) -m pytest -q -rs tests
 
+# a cold default run into bench-results/ with every stage's wall and CPU time, lm-eval per model and
+# the no-op re-run; CPT tokens/s against a plain Trainer loop; initialization at LLaMa-3 scale;
+# tokenizer training throughput
 bench: install
+	$(PY) benchmarks/stages.py --cold
+	$(PY) benchmarks/cpt_throughput.py
+	$(PY) benchmarks/transfer_scale.py
 	$(PY) benchmarks/tokenizer_throughput.py
 
 dryrun: install
@@ -45,4 +51,4 @@ fmt: install
 	$(VENV)/bin/snakefmt .
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results bench-results .snakemake
