@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import LangadaptError
+from .train import trim_batch
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,9 @@ def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor) -> tuple[torc
     """(sum of reply-token log-probabilities, reply length) per row."""
     logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, :-1].float()
     lab = labels[:, 1:]
-    mask = lab != -100
-    lp = torch.gather(F.log_softmax(logits, -1), 2, lab.clamp_min(0).unsqueeze(-1)).squeeze(-1)
-    return (lp * mask).sum(1), mask.sum(1)
+    # fused log-softmax + pick (no vocab-wide log-probability tensor); 0 where lab is -100
+    lp = -F.cross_entropy(logits.transpose(1, 2), lab, ignore_index=-100, reduction="none")
+    return lp.sum(1), (lab != -100).sum(1)
 
 
 def clo_loss(pol_c, pol_r, ref_c, ref_r, len_c, target, beta: float, nll_weight: float):
@@ -81,8 +82,9 @@ def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16):
     out = []
     for key in ("chosen", "rejected"):
         ids, lab = torch.from_numpy(enc[f"{key}_ids"]), torch.from_numpy(enc[f"{key}_labels"])
-        out.append(torch.cat([sequence_logps(model, ids[i:i + batch_size], lab[i:i + batch_size])[0]
-                              for i in range(0, len(ids), batch_size)]))
+        batches = (trim_batch({"ids": ids[i:i + batch_size], "labels": lab[i:i + batch_size]})
+                   for i in range(0, len(ids), batch_size))
+        out.append(torch.cat([sequence_logps(model, b["ids"], b["labels"])[0] for b in batches]))
     return out
 
 

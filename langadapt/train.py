@@ -50,6 +50,26 @@ class BlockDataset(torch.utils.data.Dataset):
         return {"input_ids": ids, "labels": ids if self.labels is None else self.labels[i]}
 
 
+def trim_padding(features: list[dict]) -> dict:
+    """Collate a batch (the Trainer's data_collator) and cut its trailing padding (trim_batch)."""
+    return trim_batch({k: torch.stack([f[k] for f in features]) for k in features[0]})
+
+
+def trim_batch(batch: dict) -> dict:
+    """Cut the padding columns that follow every row's last learned token.
+
+    Chat examples are padded to max_len once; a batch of short ones would otherwise pay for
+    max_len positions. Right padding under causal attention changes no logit of a real token,
+    so the loss is the padded batch's. Pretraining blocks (no -100 labels) are left whole."""
+    labels = [v for k, v in batch.items() if k.endswith("labels") and v.dim() == 2]
+    if not labels:
+        return batch
+    learned = torch.stack([(lab != -100).any(0) for lab in labels]).any(0)
+    width = int(learned.nonzero().max()) + 1 if learned.any() else 1
+    return {k: v[:, :width].contiguous() if v.dim() == 2 and k.endswith(("ids", "labels")) else v
+            for k, v in batch.items()}
+
+
 def sft_examples(tokenizer, conversations: list[list[dict]], max_len: int):
     """Token ids and labels for chat examples; only the assistant's reply is learned."""
     prompts = [tokenizer.apply_chat_template(c[:-1], tokenize=False, add_generation_prompt=True) for c in conversations]
@@ -183,7 +203,7 @@ def train(
         use_cpu=not torch.cuda.is_available(),
     )
     world = max(1, args.world_size)
-    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset)
+    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, data_collator=trim_padding)
     resume = None
     if checkpointing:
         key = resume_key or {}
