@@ -44,6 +44,9 @@ TUNE_FROM = (
 GPU = config["resources"]["gpu_rules"]
 LIGHT = config["resources"]["light_rules"]
 TRAIN_THREADS = config["threads"]["train"]
+# weight arithmetic (transfer, LEP): mostly start-up at miniature scale, so two share 2 cores
+LIGHT_THREADS = config["threads"]["light"]
+EVAL_THREADS = config["threads"]["eval"]
 # the source model's tokenizer: its own early rule when bootstrapped, else the fetched base model
 SOURCE_TOKENIZER = (
     f"{R}/models/source/tokenizer"

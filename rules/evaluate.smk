@@ -54,7 +54,7 @@ rule evaluate:
         model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+|(sft|clo)/\d+",
     conda:
         "../envs/langadapt.yaml"
-    threads: TRAIN_THREADS
+    threads: EVAL_THREADS
     resources:
         gpu=GPU["gpu"],
         cpus_per_gpu=GPU["cpus_per_gpu"],

@@ -14,7 +14,7 @@ rule lep:
         f"{R}/benchmarks/lep/{{vocab}}/{{init}}/{{prop}}.tsv"
     conda:
         "../envs/langadapt.yaml"
-    threads: TRAIN_THREADS
+    threads: LIGHT_THREADS
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],

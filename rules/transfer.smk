@@ -9,7 +9,7 @@ rule transfer:
         f"{R}/benchmarks/transfer/{{vocab}}/{{init}}.tsv"
     conda:
         "../envs/langadapt.yaml"
-    threads: TRAIN_THREADS
+    threads: LIGHT_THREADS
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
