@@ -74,6 +74,16 @@ def run(fn: str, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, see
         log.info("%d processes done", nprocs)
 
 
+def job(smk, fn: str, **kwargs):
+    """A Snakemake training job's whole script: `fn(**kwargs)` as one stage (its log, threads
+    and seed), on as many processes as the job's resources ask for."""
+    from .common import stage
+
+    seed, log_file = smk.params.seed, smk.log[0]
+    with stage(log_file, smk.threads, seed):
+        return run(fn, kwargs, processes(smk.resources), log_file=log_file, threads=smk.threads, seed=seed)
+
+
 def _worker(spec_path: str) -> None:
     from .common import stage
 

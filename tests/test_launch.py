@@ -81,3 +81,18 @@ def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, 
     old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict()
     changed = {k for k in old if not torch.equal(old[k], new[k])}
     assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
+
+
+def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one_line(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    smk = SimpleNamespace(params=SimpleNamespace(seed=0), log=[str(tmp_path / "logs" / "rule" / "job.log")],
+                          threads=1, resources={"gpu": 0})
+    assert launch.job(smk, "json:dumps", obj=[1, 2]) == "[1, 2]"
+    assert (tmp_path / "logs" / "rule" / "job.log").exists()
+    with pytest.raises(SystemExit) as ex:
+        launch.job(smk, "langadapt.clo:build_cross_lingual", model_dir=str(tmp_path), translations="x", out_dir="y",
+                   objective="nope", n=1, beta=0.1, nll_weight=1.0, train_cfg={}, max_len=8, seed=0)
+    assert ex.value.code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "langadapt: error: cross-lingual objective 'nope' is unknown; choose clo or sft"
