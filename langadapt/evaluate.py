@@ -302,3 +302,22 @@ def write_evaluation(model_dir, tasks_dir, heldout: dict[str, str], out_json, *,
                             builtin=spec.get("tasks", []), num_fewshot=spec.get("num_fewshot"))
     write_json(out_json, result)
     return result
+
+
+def write_evaluations(models, tasks_dir, heldout: dict[str, str], **kw) -> None:
+    """write_evaluation for each (model_dir, out_json, instruct) in one process. One job per
+    stage (evaluate.one_job_per) pays Python, torch, transformers and lm-eval start-up once
+    instead of once per model; each JSON is the one a job of its own writes."""
+    import gc
+    import time
+
+    from .models import check_model_dir
+
+    models = list(models)
+    for model_dir, _, _ in models:  # every model readable before the first evaluation
+        check_model_dir(model_dir, kw.get("trust_remote_code", False))
+    for model_dir, out_json, instruct in models:
+        t0 = time.perf_counter()
+        write_evaluation(model_dir, tasks_dir, heldout, out_json, instruct=instruct, **kw)
+        log.info("evaluated %s in %.1f s", model_dir, time.perf_counter() - t0)
+        gc.collect()

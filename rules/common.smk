@@ -80,6 +80,15 @@ def model_keys():
     return keys
 
 
+def eval_stages():
+    """The evaluated models by stage (CLO with its SFT baseline), for one lm-eval job each."""
+    stages = {}
+    for key in model_keys():
+        stage = key.split("/")[0]
+        stages.setdefault("clo" if stage == "sft" else stage, []).append(key)
+    return stages
+
+
 def is_instruct(key):
     """Instruct models (copy and response language, through the chat template) by their key."""
     return key == "source/instruct" or key.startswith(

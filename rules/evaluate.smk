@@ -38,34 +38,75 @@ rule eval_tasks:
         "../scripts/eval_tasks.py"
 
 
-rule evaluate:
-    input:
-        model=lambda w: model_dir(w.model),
-        tasks=f"{R}/eval/tasks",
-        heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
-        lib=lib("evaluate", "models", "tokenizers"),
-    output:
-        f"{R}/eval/{{model}}.json",
-    log:
-        f"{R}/logs/evaluate/{{model}}.log",
-    benchmark:
-        f"{R}/benchmarks/evaluate/{{model}}.tsv"
-    wildcard_constraints:
-        model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+|(sft|clo)/\d+",
-    conda:
-        "../envs/langadapt.yaml"
-    threads: EVAL_THREADS
-    resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-    params:
-        langs=LANGS,
-        batch_size=config["evaluate"]["batch_size"],
-        max_docs=config["evaluate"]["max_docs"],
-        limit=config["evaluate"]["limit"],
-        instruct=lambda w: is_instruct(w.model),
-        trust_remote_code=config["models"]["trust_remote_code"],
-    script:
-        "../scripts/evaluate.py"
+# lm-eval jobs: one per model (a cluster evaluates them side by side), or one per stage
+# (evaluate.one_job_per: stage), where start-up, not the models, is most of the time
+EVAL_INPUT = dict(
+    tasks=f"{R}/eval/tasks",
+    heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
+    lib=lib("evaluate", "models", "tokenizers"),
+)
+EVAL_RESOURCES = dict(
+    gpu=GPU["gpu"],
+    cpus_per_gpu=GPU["cpus_per_gpu"],
+    mem_mb=GPU["mem_mb"],
+    runtime=GPU["runtime"],
+)
+EVAL_PARAMS = dict(
+    langs=LANGS,
+    batch_size=config["evaluate"]["batch_size"],
+    max_docs=config["evaluate"]["max_docs"],
+    limit=config["evaluate"]["limit"],
+    trust_remote_code=config["models"]["trust_remote_code"],
+)
+
+
+if config["evaluate"]["one_job_per"] == "model":
+
+    rule evaluate:
+        input:
+            **EVAL_INPUT,
+            models=lambda w: [model_dir(w.model)],
+        output:
+            f"{R}/eval/{{model}}.json",
+        log:
+            f"{R}/logs/evaluate/{{model}}.log",
+        benchmark:
+            f"{R}/benchmarks/evaluate/{{model}}.tsv"
+        wildcard_constraints:
+            model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+|(sft|clo)/\d+",
+        conda:
+            "../envs/langadapt.yaml"
+        threads: EVAL_THREADS
+        resources:
+            **EVAL_RESOURCES,
+        params:
+            **EVAL_PARAMS,
+            instruct=lambda w: [is_instruct(w.model)],
+        script:
+            "../scripts/evaluate.py"
+
+else:
+    for _stage, _keys in eval_stages().items():
+
+        rule:
+            name:
+                f"evaluate_{_stage}"
+            input:
+                **EVAL_INPUT,
+                models=[model_dir(k) for k in _keys],
+            output:
+                [f"{R}/eval/{k}.json" for k in _keys],
+            log:
+                f"{R}/logs/evaluate/{_stage}.log",
+            benchmark:
+                f"{R}/benchmarks/evaluate/{_stage}.tsv"
+            conda:
+                "../envs/langadapt.yaml"
+            threads: EVAL_THREADS
+            resources:
+                **EVAL_RESOURCES,
+            params:
+                **EVAL_PARAMS,
+                instruct=[is_instruct(k) for k in _keys],
+            script:
+                "../scripts/evaluate.py"

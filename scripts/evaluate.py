@@ -1,16 +1,14 @@
 from langadapt.common import stage
-from langadapt.evaluate import write_evaluation
+from langadapt.evaluate import write_evaluations
 
 p = snakemake.params
 with stage(snakemake.log[0], snakemake.threads):
-    write_evaluation(
-        snakemake.input.model,
+    write_evaluations(
+        zip(snakemake.input.models, snakemake.output, p.instruct),
         snakemake.input.tasks,
         dict(zip(p.langs, snakemake.input.heldout)),
-        snakemake.output[0],
         batch_size=p.batch_size,
         max_docs=p.max_docs,
         limit=p.limit,
-        instruct=p.instruct,
         trust_remote_code=p.trust_remote_code,
     )

@@ -77,14 +77,15 @@ def untracked_files() -> set[str]:
 def smoke(tmp_path_factory):
     """The smoke config run locally, once per session, and at the same time in the same results_dir
     a twin experiment of the same config under another name (`smoke_twin`, a clean second run for
-    tests/test_reliability.py). The workflow tests read `smoke` (some re-run it with changed values);
+    tests/test_reliability.py, with one lm-eval job per stage instead of per model). The workflow tests read `smoke` (some re-run it with changed values);
     test_slurm.py compares its SLURM run with `tmp/as_run`, a copy taken right after."""
     import subprocess
 
     from snakemake_run import ROOT, SNAKEMAKE, run_snakemake, smoke_config
 
     tmp = tmp_path_factory.mktemp("smoke")
-    twin_cfg = smoke_config(tmp, name="twin.yaml", experiment="smoke_twin")
+    # the twin evaluates one lm-eval job per stage: its evaluations must equal the per-model jobs'
+    twin_cfg = smoke_config(tmp, name="twin.yaml", experiment="smoke_twin", evaluate={"one_job_per": "stage"})
     untracked = untracked_files()
     with open(tmp / "twin.out", "w") as out:
         twin = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", str(twin_cfg)], cwd=ROOT, stdout=out,

@@ -1,7 +1,10 @@
 import json
 import math
 
+import pytest
+
 from langadapt.common import write_lines
+from langadapt.errors import LangadaptError
 from langadapt.evaluate import bpb_task_name, write_evaluation, write_tasks
 from langadapt.models import save_model
 
@@ -92,6 +95,19 @@ def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level
     base = write_evaluation(tmp_path / "instruct", tmp_path / "tasks", heldout, tmp_path / "b.json", batch_size=4,
                             max_docs=8)["lm_eval"]
     assert task_name("copy", "ru") not in base and task_name("lang", "ru") not in base and task_name("mc", "ru") in base
+    # one job for several models (evaluate.one_job_per: stage) writes what a job per model writes;
+    # an unreadable model in the list stops it before the first evaluation
+    from langadapt.evaluate import write_evaluations
+
+    with pytest.raises(LangadaptError, match="nowhere"):
+        write_evaluations([(tmp_path / "instruct", tmp_path / "x.json", True), (tmp_path / "nowhere", "y.json", False)],
+                          tmp_path / "tasks", heldout, batch_size=4, max_docs=8)
+    assert not (tmp_path / "x.json").exists()
+    write_evaluations([(tmp_path / "instruct", tmp_path / "e2.json", True), (tmp_path / "instruct", tmp_path / "b2.json",
+                                                                              False)],
+                      tmp_path / "tasks", heldout, batch_size=4, max_docs=8)
+    assert (tmp_path / "e2.json").read_bytes() == (tmp_path / "e.json").read_bytes()
+    assert (tmp_path / "b2.json").read_bytes() == (tmp_path / "b.json").read_bytes()
 
 
 def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_model, byte_level_tok, ru_docs):

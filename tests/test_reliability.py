@@ -87,7 +87,8 @@ def test_two_experiments_ran_at_once_in_one_results_dir_without_touching_each_ot
 
 
 def test_two_clean_runs_give_byte_identical_results_and_the_manifest_says_so(smoke):
-    """The twin experiment is a second clean run of the same config: every result file (models,
+    """The twin experiment is a second clean run of the same config (its models evaluated by one
+    lm-eval job per stage, the first run's by one per model): every result file (models,
     tokenizers, vectors, evaluations, tables, figures) has the same sha256, and each manifest
     holds exactly the result files that are there."""
     from langadapt.manifest import read_manifest, result_files, sha256

@@ -1,0 +1,186 @@
+"""GPU-hours of a config's stages on one H100, from model size and token counts.
+
+FLOPs per token follow from the architecture (forward F = 2·(inner parameters + output
+embedding) + causal attention 2·layers·ctx·d); each stage multiplies F by what it trains:
+full training 3F, embedding-only CPT 2F + the output embedding's weight gradient, LoRA 2F
+(+ embeddings when they train), CLO 2F + attention weight gradients on chosen and rejected
+replies, evaluation F. Tokens come from the config (CPT: steps × global batch × block;
+tuning: examples × max_len, an upper bound since padding is trimmed per batch). Time is
+FLOPs / (peak × MFU); greedy generation is memory-bound instead: one read of the weights per
+decoding step for a batch.
+
+With --measured RESULTS (a finished miniature run) the same formulas are applied to the
+miniature and divided by its measured job times, so the FLOP rate each stage reaches here
+shows how far the model of cost is from the measurement.
+
+    .venv/bin/python benchmarks/gpu_hours.py [--configfile configs/paper-llama3.yaml] [--mfu 0.4]
+    .venv/bin/python benchmarks/gpu_hours.py --configfile config.yaml --measured bench-results/default
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+H100 = {"bf16_flops": 989e12, "hbm_bytes_s": 3.35e12}
+
+# the hub models the paper configs name (their config.json values; nothing is downloaded)
+ARCH = {
+    "meta-llama/Meta-Llama-3-8B": dict(d=4096, layers=32, ffn=14336, heads=32, kv_heads=8, vocab=128256),
+    "mistralai/Mistral-7B-v0.1": dict(d=4096, layers=32, ffn=14336, heads=32, kv_heads=8, vocab=32000),
+}
+
+
+@dataclass
+class Model:
+    d: int
+    layers: int
+    ffn: int
+    heads: int
+    kv_heads: int
+    vocab: int
+
+    @property
+    def attn(self) -> float:  # q, k, v, o projections
+        kv = self.d * self.kv_heads // self.heads
+        return self.layers * (2 * self.d * self.d + 2 * self.d * kv)
+
+    @property
+    def inner(self) -> float:
+        return self.attn + self.layers * 3 * self.d * self.ffn
+
+    def params(self, vocab=None) -> float:
+        return self.inner + 2 * (vocab or self.vocab) * self.d
+
+    def forward(self, ctx: int, vocab=None) -> float:
+        """FLOPs per token of a forward pass."""
+        return 2 * (self.inner + (vocab or self.vocab) * self.d) + 2 * self.layers * ctx * self.d
+
+
+def model_of(cfg: dict) -> Model:
+    m = cfg["models"]
+    if m["kind"] == "bootstrap":
+        b = m["bootstrap"]
+        return Model(b["hidden_size"], b["layers"], b["intermediate_size"], b["heads"], b["heads"], b["vocab_size"])
+    name = m["hf"]["base"]
+    if name not in ARCH:
+        sys.exit(f"gpu_hours: no architecture on file for {name}; add it to ARCH")
+    return Model(**ARCH[name])
+
+
+def variant_vocab(cfg: dict, v: dict, base_vocab: int) -> int:
+    """New vocabulary size of a variant (Extended adds the donor's new tokens; an upper bound)."""
+    if v["kind"] in ("bpe", "unigram"):
+        return v["size"]
+    if v["kind"] == "extended":
+        return base_vocab + v["donor_size"]
+    return int(base_vocab * v["keep"]) + v["donor_size"]
+
+
+def stages(cfg: dict) -> list[dict]:
+    """(stage, runs, tokens per run, FLOPs per token, kind) rows for a config."""
+    m = model_of(cfg)
+    variants = cfg["tokenizer"]["variants"]
+    tr = cfg["transfer"]
+    pairs = [(n, i) for n in variants for i in tr["methods"]]
+    if tr.get("compare"):
+        pairs += [(tr["compare"]["vocab"], i) for i in tr["compare"]["methods"] if i not in tr["methods"]]
+    rows = []
+    if cfg["models"]["kind"] == "bootstrap":
+        b = cfg["models"]["bootstrap"]["base"]
+        rows.append(dict(stage="bootstrap_base", runs=1, tokens=b["max_steps"] * b["batch_size"] * b["block_size"],
+                         flops=3 * m.forward(b["block_size"])))
+    p = cfg["pretrain"]
+    world_batch = p["batch_size"] * p.get("grad_accum", 1)
+    for name, init in pairs:
+        vocab = variant_vocab(cfg, variants[name], m.vocab)
+        f = m.forward(p["block_size"], vocab)
+        rows.append(dict(stage=f"pretrain {name}/{init}", runs=1, tokens=p["max_steps"] * world_batch * p["block_size"],
+                         flops=2 * f + 2 * vocab * m.d))
+    tuned = [(n, i) for n, i in pairs if i in tr["methods"]]
+    c = cfg["calibrate"]
+    if c.get("enabled", True):
+        rows.append(dict(stage="calibration_data (greedy answers)", runs=1, tokens=c["prompts"] * c["max_new_tokens"],
+                         flops=m.forward(c["max_len"]), generate=True))
+        rows.append(dict(stage="calibrate (LoRA + embeddings)", runs=len(tuned), tokens=c["prompts"] * c["max_len"],
+                         flops=2 * m.forward(c["max_len"]) + 2 * m.vocab * m.d))
+    t = cfg["instruct_tune"]
+    if t.get("enabled", True):
+        ep = t["train"].get("epochs", 1)
+        rows.append(dict(stage="instruct_tune (LoRA)", runs=len(tuned), tokens=t["examples"] * t["max_len"] * ep,
+                         flops=2 * m.forward(t["max_len"])))
+    k = cfg["clo"]
+    if k.get("enabled", True):
+        f = m.forward(k["max_len"])
+        for n in k["sizes"]:  # 2 preference examples per conversation, chosen + rejected each
+            # policy forward + input gradients + attention weight gradients, and the reference forward
+            rows.append(dict(stage=f"clo {n}", runs=1, tokens=4 * n * k["max_len"], flops=3 * f + 2 * m.attn))
+            rows.append(dict(stage=f"sft {n}", runs=1, tokens=n * k["max_len"], flops=2 * f + 2 * m.attn))
+    e = cfg["evaluate"]
+    n_models = 2 + 2 * len(pairs) + len(tuned) * len(cfg["lep"]["methods"]) + (len(pairs) - len(tuned)) + 2 * len(tuned)
+    n_models += 2 * len(k["sizes"]) if k.get("enabled", True) else 0
+    ctx = 1024 if cfg["models"]["kind"] != "bootstrap" else cfg["models"]["bootstrap"]["max_len"]
+    # local tasks: bpb over max_docs documents (≤ ctx tokens each) per language; multiple choice 4 options
+    ev_tokens = 2 * (e["max_docs"] * ctx + e["mc_docs"] * 4 * 64)
+    rows.append(dict(stage="evaluate (local tasks)", runs=n_models, tokens=ev_tokens, flops=m.forward(ctx)))
+    return rows
+
+
+def hours(row: dict, m: Model, mfu: float, batch: int = 16) -> float:
+    if row.get("generate"):  # memory-bound decoding: the weights are read once per step of a batch
+        step_s = 2 * m.params() / H100["hbm_bytes_s"]
+        return row["runs"] * row["tokens"] / batch * step_s / 3600
+    return row["runs"] * row["tokens"] * row["flops"] / (H100["bf16_flops"] * mfu) / 3600
+
+
+def measured(cfg: dict, res: Path) -> None:
+    """The miniature's FLOPs per stage against its measured job times (FLOP rate reached here)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from stages import job_times
+
+    jobs = job_times(res)
+    print(f"\n# The same FLOP model on {res} (measured wall per job)\n")
+    print(f"{'stage':40s} {'GFLOP':>10s} {'wall s':>8s} {'GFLOP/s':>8s}")
+    for row in stages(cfg):
+        key = row["stage"].split(" (")[0]
+        rule, _, job = key.partition(" ")
+        hit = jobs[(jobs["rule"] == rule) & ((jobs["job"] == job) | (job == ""))]
+        if row.get("generate") or hit.empty:
+            continue
+        gf = row["tokens"] * row["flops"] / 1e9
+        wall = hit["wall_s"].sum() / max(len(hit), 1)
+        print(f"{row['stage']:40s} {gf:10.0f} {wall:8.1f} {gf / wall:8.1f}")
+
+
+def main() -> None:
+    from langadapt.config import validate_config
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configfile", default=str(ROOT / "configs" / "paper-llama3.yaml"))
+    ap.add_argument("--mfu", type=float, default=0.4, help="model FLOPs utilization of training/eval on the GPU")
+    ap.add_argument("--measured", type=Path, help="a finished run of this config (its benchmarks/) to compare with")
+    args = ap.parse_args()
+    cfg = validate_config(yaml.safe_load(Path(args.configfile).read_text()), ROOT / "schemas/config.schema.yaml")
+    m = model_of(cfg)
+    print(f"# {Path(args.configfile).name}: {m.params() / 1e9:.2f}B parameters "
+          f"({m.inner / 1e9:.2f}B inner, vocabulary {m.vocab}); one H100, bf16 at {args.mfu:.0%} MFU\n")
+    print(f"{'stage':40s} {'runs':>5s} {'tokens/run':>12s} {'GFLOP/token':>12s} {'GPU-hours':>10s}")
+    total = 0.0
+    for row in stages(cfg):
+        h = hours(row, m, args.mfu)
+        total += h
+        print(f"{row['stage']:40s} {row['runs']:5d} {row['tokens']:12.3g} {row['flops'] / 1e9:12.2f} {h:10.1f}")
+    print(f"{'total':40s} {'':5s} {'':12s} {'':12s} {total:10.1f}")
+    if args.measured:
+        measured(cfg, args.measured)
+
+
+if __name__ == "__main__":
+    main()
