@@ -4,7 +4,8 @@ time of a no-op re-run; with --cold, of a cold run first.
 Each job writes `benchmarks/{rule}/{wildcards}.tsv` (wall seconds `s`, `cpu_time`, `max_rss`)
 when it ends. Per rule this prints the job count, summed wall and CPU seconds, the longest
 job and the peak memory; then every evaluation (lm-eval time per model), and the run's span
-from the first job's start to the last job's end. With --noop it times `snakemake` on the
+from the first job's start to the last job's end; lm-eval time per model comes from the
+evaluation logs (one job may evaluate a whole stage). With --noop it times `snakemake` on the
 finished results, which must find nothing to do. With --cold it first runs the experiment
 from nothing into `bench-results/` (a scratch results_dir of its own, emptied first; the
 experiment's own results are never touched) and times it.
@@ -62,6 +63,17 @@ def job_times(res: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def eval_times(res: Path) -> pd.DataFrame:
+    """lm-eval seconds per model, from the evaluation logs (a job per model or per stage)."""
+    import re
+
+    rows = []
+    for f in sorted((res / "logs" / "evaluate").rglob("*.log")):
+        for m in re.finditer(r"evaluated (\S+) in ([\d.]+) s", f.read_text(errors="replace")):
+            rows.append({"model": m.group(1).split(f"{res.name}/", 1)[-1], "seconds": float(m.group(2))})
+    return pd.DataFrame(rows, columns=["model", "seconds"])
+
+
 def stage_table(jobs: pd.DataFrame) -> pd.DataFrame:
     g = jobs.groupby("rule")
     out = pd.DataFrame({"jobs": g.size(), "wall_s": g["wall_s"].sum(), "cpu_s": g["cpu_s"].sum(),
@@ -93,11 +105,11 @@ def main() -> None:
     span = jobs["end"].max() - jobs["start"].min()
     print(f"\nspan, first job start to last job end: {span / 60:.1f} min; summed job wall "
           f"{jobs['wall_s'].sum() / 60:.1f} min, CPU {jobs['cpu_s'].sum() / 60:.1f} min")
-    ev = jobs[jobs["rule"] == "evaluate"].sort_values("wall_s", ascending=False)
+    ev = eval_times(res).sort_values("seconds", ascending=False)
     if len(ev):
-        print(f"\n# lm-eval per model ({len(ev)} models: mean {ev['wall_s'].mean():.1f} s, "
-              f"max {ev['wall_s'].max():.1f} s)\n")
-        print(ev[["job", "wall_s", "cpu_s"]].round(1).to_string(index=False))
+        print(f"\n# lm-eval per model ({len(ev)} models, {jobs['rule'].eq('evaluate').sum()} jobs: "
+              f"mean {ev['seconds'].mean():.1f} s, max {ev['seconds'].max():.1f} s, start-up not included)\n")
+        print(ev.round(1).to_string(index=False))
     if args.noop or args.cold:
         seconds, out = snakemake(args.configfile, args.cores, scratch)
         said = "nothing to do" if "Nothing to be done" in out else "it RAN JOBS: the results were not complete"
