@@ -160,8 +160,8 @@ def in_stage(fn: Callable[[Ctx], Path]) -> Callable[[Ctx], Outcome]:
 
 
 def interrupt(c: Ctx) -> Outcome:
-    """SIGINT to snakemake's process group while bootstrap_base trains (its temporary output
-    directory exists), as Ctrl-C in a terminal does."""
+    """SIGINT to snakemake's process group while bootstrap_base trains (the Trainer's folder is in
+    its temporary output directory), as Ctrl-C in a terminal does."""
     prep = c.fixture("prepared")
     cfg = prep["config"]
     out = results_root(cfg) / "models" / "source" / "base"
@@ -172,11 +172,13 @@ def interrupt(c: Ctx) -> Outcome:
                                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         try:
             deadline = time.monotonic() + 120
-            while not list(out.parent.glob(".base.*")):
+            # the Trainer makes its work folder inside the temporary output once its imports and
+            # set-up are done: from then on the job is training (a fixed delay is not, under load)
+            while not list(out.parent.glob(".base.*/trainer")):
                 assert proc.poll() is None, (c.tmp / "stderr").read_text()
-                assert time.monotonic() < deadline, "bootstrap_base never started"
+                assert time.monotonic() < deadline, "bootstrap_base never started training"
                 time.sleep(0.1)
-            time.sleep(1.0)  # into training
+            time.sleep(0.5)
             os.killpg(proc.pid, signal.SIGINT)
             rc = proc.wait(timeout=120)
         finally:
