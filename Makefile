@@ -32,12 +32,15 @@ test: install
 
 # a cold default run into bench-results/ with every stage's wall and CPU time, lm-eval per model and
 # the no-op re-run; CPT tokens/s against a plain Trainer loop; initialization at LLaMa-3 scale;
-# tokenizer training throughput
+# tokenizer training throughput; GPU-hours of the paper configs, and the same cost model on the cold run
 bench: install
 	$(PY) benchmarks/stages.py --cold
 	$(PY) benchmarks/cpt_throughput.py
 	$(PY) benchmarks/transfer_scale.py
 	$(PY) benchmarks/tokenizer_throughput.py
+	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3.yaml
+	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-mistral.yaml
+	$(PY) benchmarks/gpu_hours.py --configfile config.yaml --measured bench-results/default
 
 dryrun: install
 	$(SMK) -n --quiet rules
