@@ -143,9 +143,10 @@ def hours(row: dict, m: Model, mfu: float, batch: int = 16) -> float:
 def measured(cfg: dict, res: Path) -> None:
     """The miniature's FLOPs per stage against its measured job times (FLOP rate reached here)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from stages import job_times
+    from stages import eval_times, job_times
 
     jobs = job_times(res)
+    per_model = eval_times(res)["seconds"]  # an evaluation job may hold a whole stage
     print(f"\n# The same FLOP model on {res} (measured wall per job)\n")
     print(f"{'stage':40s} {'GFLOP':>10s} {'wall s':>8s} {'GFLOP/s':>8s}")
     for row in stages(cfg):
@@ -155,7 +156,7 @@ def measured(cfg: dict, res: Path) -> None:
         if row.get("generate") or hit.empty:
             continue
         gf = row["tokens"] * row["flops"] / 1e9
-        wall = hit["wall_s"].sum() / max(len(hit), 1)
+        wall = per_model.mean() if rule == "evaluate" and len(per_model) else hit["wall_s"].sum() / max(len(hit), 1)
         print(f"{row['stage']:40s} {gf:10.0f} {wall:8.1f} {gf / wall:8.1f}")
 
 
