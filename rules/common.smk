@@ -47,6 +47,9 @@ TRAIN_THREADS = config["threads"]["train"]
 # weight arithmetic (transfer, LEP): mostly start-up at miniature scale, so two share 2 cores
 LIGHT_THREADS = config["threads"]["light"]
 EVAL_THREADS = config["threads"]["eval"]
+# the models → init → CPT → LEP → tuning chain goes first: the evaluations, CLO and the
+# auxiliary jobs fill the other core instead of one late CPT run holding up the end
+CHAIN_PRIORITY = 1
 # the source model's tokenizer: its own early rule when bootstrapped, else the fetched base model
 SOURCE_TOKENIZER = (
     f"{R}/models/source/tokenizer"

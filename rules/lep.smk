@@ -12,6 +12,7 @@ rule lep:
         f"{R}/logs/lep/{{vocab}}/{{init}}/{{prop}}.log",
     benchmark:
         f"{R}/benchmarks/lep/{{vocab}}/{{init}}/{{prop}}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: LIGHT_THREADS

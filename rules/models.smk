@@ -51,6 +51,7 @@ if config["models"]["kind"] == "bootstrap":
             f"{R}/logs/bootstrap_base.log",
         benchmark:
             f"{R}/benchmarks/bootstrap_base.tsv"
+        priority: CHAIN_PRIORITY
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
@@ -79,6 +80,7 @@ if config["models"]["kind"] == "bootstrap":
             f"{R}/logs/bootstrap_instruct.log",
         benchmark:
             f"{R}/benchmarks/bootstrap_instruct.tsv"
+        priority: CHAIN_PRIORITY
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS

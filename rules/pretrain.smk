@@ -10,6 +10,7 @@ rule pretrain:
         f"{R}/logs/pretrain/{{vocab}}/{{init}}.log",
     benchmark:
         f"{R}/benchmarks/pretrain/{{vocab}}/{{init}}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS

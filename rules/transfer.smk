@@ -7,6 +7,7 @@ rule transfer:
         f"{R}/logs/transfer/{{vocab}}/{{init}}.log",
     benchmark:
         f"{R}/benchmarks/transfer/{{vocab}}/{{init}}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: LIGHT_THREADS

@@ -9,6 +9,7 @@ rule calibration_data:
         f"{R}/logs/calibration_data.log",
     benchmark:
         f"{R}/benchmarks/calibration_data.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
@@ -65,6 +66,7 @@ rule calibrate:
         f"{R}/logs/calibrate/{{vocab}}/{{init}}/{{prop}}.log",
     benchmark:
         f"{R}/benchmarks/calibrate/{{vocab}}/{{init}}/{{prop}}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
@@ -95,6 +97,7 @@ rule instruct_tune:
         f"{R}/logs/instruct_tune/{{vocab}}/{{init}}/{{prop}}.log",
     benchmark:
         f"{R}/benchmarks/instruct_tune/{{vocab}}/{{init}}/{{prop}}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
