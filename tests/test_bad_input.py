@@ -168,8 +168,11 @@ def interrupt(c: Ctx) -> Outcome:
     path = c.tmp / "config.yaml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
     with open(c.tmp / "stderr", "w") as err:
+        # SIGINT as a terminal delivers it: a background job of a non-interactive shell (`pytest &`)
+        # inherits SIGINT ignored, which Python and so every job would keep
         proc = subprocess.Popen([SNAKEMAKE, str(out), "--cores", "2", "--configfile", str(path)], cwd=ROOT, env=ENV,
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + 120
             # the Trainer makes its work folder inside the temporary output once its imports and
