@@ -61,8 +61,12 @@ def test_profile_dry_run_puts_gpu_jobs_in_gpu_partition(tmp_path):
                 assert (res["cpus_per_gpu"], res["mem_mb"], res["runtime"]) == ("4", "6000", "90"), (rule, res)
         else:
             assert "slurm_partition" not in res, (rule, res)
-    # the smoke config has jobs of every rule in the profile's list: it is exactly those with a gpu resource
-    assert gpu_rules == GPU_PARTITION
+    # the smoke config has jobs of every rule in the profile's list: it is exactly those with a gpu
+    # resource, but for the rules of evaluate.one_job_per: stage (the smoke config evaluates per model)
+    per_stage = {r for r in GPU_PARTITION if r.startswith("evaluate_")}
+    assert per_stage == {f"evaluate_{s}" for s in ("source", "init", "cpt", "lep", "calibrated", "instruct_tuned",
+                                                   "clo")}
+    assert gpu_rules == GPU_PARTITION - per_stage
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float, log: Path) -> subprocess.CompletedProcess:
