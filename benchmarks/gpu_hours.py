@@ -85,13 +85,15 @@ def variant_vocab(cfg: dict, v: dict, base_vocab: int) -> int:
 
 
 def stages(cfg: dict) -> list[dict]:
-    """(stage, runs, tokens per run, FLOPs per token, kind) rows for a config."""
+    """(stage, runs, tokens per run, FLOPs per token, kind) rows for a config; the runs per stage
+    are the workflow's own plan (langadapt.config)."""
+    from langadapt.config import lep_plan, transfer_plan
+
     m = model_of(cfg)
     variants = cfg["tokenizer"]["variants"]
-    tr = cfg["transfer"]
-    pairs = [(n, i) for n in variants for i in tr["methods"]]
-    if tr.get("compare"):
-        pairs += [(tr["compare"]["vocab"], i) for i in tr["compare"]["methods"] if i not in tr["methods"]]
+    plan = transfer_plan(cfg)
+    pairs = [(v, i) for v, inits in plan.items() for i in inits]
+    propagated, tuned = lep_plan(cfg, plan)
     rows = []
     if cfg["models"]["kind"] == "bootstrap":
         b = cfg["models"]["bootstrap"]["base"]
@@ -104,28 +106,28 @@ def stages(cfg: dict) -> list[dict]:
         f = m.forward(p["block_size"], vocab)
         rows.append(dict(stage=f"pretrain {name}/{init}", runs=1, tokens=p["max_steps"] * world_batch * p["block_size"],
                          flops=2 * f + 2 * vocab * m.d))
-    tuned = [(n, i) for n, i in pairs if i in tr["methods"]]
     c = cfg["calibrate"]
-    if c.get("enabled", True):
+    if c["enabled"]:
         rows.append(dict(stage="calibration_data (greedy answers)", runs=1, tokens=c["prompts"] * c["max_new_tokens"],
                          flops=m.forward(c["max_len"]), generate=True))
         rows.append(dict(stage="calibrate (LoRA + embeddings)", runs=len(tuned), tokens=c["prompts"] * c["max_len"],
                          flops=2 * m.forward(c["max_len"]) + 2 * m.vocab * m.d))
     t = cfg["instruct_tune"]
-    if t.get("enabled", True):
+    if t["enabled"]:
         ep = t["train"].get("epochs", 1)
         rows.append(dict(stage="instruct_tune (LoRA)", runs=len(tuned), tokens=t["examples"] * t["max_len"] * ep,
                          flops=2 * m.forward(t["max_len"])))
     k = cfg["clo"]
-    if k.get("enabled", True):
+    if k["enabled"]:
         f = m.forward(k["max_len"])
         for n in k["sizes"]:  # 2 preference examples per conversation, chosen + rejected each
             # policy forward + input gradients + attention weight gradients, and the reference forward
             rows.append(dict(stage=f"clo {n}", runs=1, tokens=4 * n * k["max_len"], flops=3 * f + 2 * m.attn))
             rows.append(dict(stage=f"sft {n}", runs=1, tokens=n * k["max_len"], flops=2 * f + 2 * m.attn))
     e = cfg["evaluate"]
-    n_models = 2 + 2 * len(pairs) + len(tuned) * len(cfg["lep"]["methods"]) + (len(pairs) - len(tuned)) + 2 * len(tuned)
-    n_models += 2 * len(k["sizes"]) if k.get("enabled", True) else 0
+    # base + instruct, init + cpt per pair, every propagation, calibrated and tuned models, CLO and SFT
+    n_models = 2 + 2 * len(pairs) + len(propagated) + len(tuned) * (c["enabled"] + t["enabled"])
+    n_models += 2 * len(k["sizes"]) if k["enabled"] else 0
     ctx = 1024 if cfg["models"]["kind"] != "bootstrap" else cfg["models"]["bootstrap"]["max_len"]
     # local tasks: bpb over max_docs documents (≤ ctx tokens each) per language; multiple choice 4 options
     ev_tokens = 2 * (e["max_docs"] * ctx + e["mc_docs"] * 4 * 64)
