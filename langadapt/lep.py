@@ -24,13 +24,19 @@ log = logging.getLogger(__name__)
 METHODS = ("swap", "overlap", "conversion")
 
 
+def _config(x) -> dict:
+    """A model's, a config object's or a config.json dict's fields."""
+    x = getattr(x, "config", x)
+    return x if isinstance(x, dict) else x.to_dict()
+
+
 def check_compatible(instruct_model, other, what: str = "the adapted base") -> None:
     """Same architecture and hidden size, or propagation makes no sense (models or their configs)."""
-    a, b = getattr(instruct_model, "config", instruct_model), getattr(other, "config", other)
-    if a.model_type != b.model_type or a.hidden_size != b.hidden_size or a.num_hidden_layers != b.num_hidden_layers:
+    keys = ("model_type", "hidden_size", "num_hidden_layers")
+    (ta, ha, la), (tb, hb, lb) = ([_config(m).get(k) for k in keys] for m in (instruct_model, other))
+    if (ta, ha, la) != (tb, hb, lb):
         raise LangadaptError(
-            f"instruct model ({a.model_type}, hidden {a.hidden_size}, {a.num_hidden_layers} layers) does not match "
-            f"{what} ({b.model_type}, hidden {b.hidden_size}, {b.num_hidden_layers} layers)"
+            f"instruct model ({ta}, hidden {ha}, {la} layers) does not match {what} ({tb}, hidden {hb}, {lb} layers)"
         )
 
 
@@ -115,17 +121,44 @@ def check_donor(cpt_tok, variant_tok, cpt_config) -> None:
     """The adapted model must speak the vocabulary variant it is propagated for."""
     if cpt_tok.get_vocab() != variant_tok.get_vocab():
         raise LangadaptError("the adapted model's tokenizer does not match the vocabulary variant it claims")
-    rows = cpt_config.vocab_size
+    rows = _config(cpt_config)["vocab_size"]
     if rows < len(cpt_tok):
         raise LangadaptError(f"the adapted model has {rows} embedding rows for a {len(cpt_tok)}-token tokenizer")
+
+
+def propagate_rows(inst, cpt, base, overlap, method: str, n: int, carried: list[tuple[int, int]]):
+    """The instruct model's new (input, output or None when tied) rows for an n-token tokenizer.
+
+    inst, cpt, base: (input rows, output rows or None when tied); base and overlap are needed
+    by overlap and conversion. `carried`: (new id, instruct id) of the chat tokens, whose rows
+    come from the instruct model. Tied instruct embeddings: the input rows only."""
+    n_old = overlap["old_size"] if overlap is not None else None
+    cut = lambda rows: None if rows is None else rows[:n_old]  # noqa: E731
+    carry = lambda c, b, i: PROPAGATE[method](c, cut(b), cut(i), overlap)  # noqa: E731
+    (inst_in, inst_out), (cpt_in, cpt_out) = inst, cpt
+    base_in, base_out = base if base is not None else (None, None)
+    rows_in = _grow(carry(cpt_in, base_in, inst_in), n)
+    # an untied instruct lm_head takes the adapted output rows (the input rows where a model ties them)
+    rows_out = None if inst_out is None else _grow(carry(cpt_in if cpt_out is None else cpt_out,
+                                                         base_in if base_out is None else base_out, inst_out), n)
+    if carried:
+        dst, src = (torch.from_numpy(np.asarray(x, dtype=np.int64)) for x in zip(*carried))
+        rows_in[dst] = inst_in[src].to(rows_in.dtype)
+        if rows_out is not None:
+            rows_out[dst] = inst_out[src].to(rows_out.dtype)
+    return rows_in, rows_out
+
+
+def _eos_ids(tok):
+    eos = [tok.convert_tokens_to_ids(t) for t in {tok.eos_token} if t]
+    return eos[0] if len(eos) == 1 else eos
 
 
 def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "swap", base_model=None,
               overlap=None):
     """The instruct model with the adapted vocabulary; modifies and returns (model, tokenizer).
 
-    Overlap and conversion need the base model and the overlap of its vocabulary with the new one.
-    Tied instruct embeddings: the input rows only."""
+    Overlap and conversion need the base model and the overlap of its vocabulary with the new one."""
     check_method(method)
     check_compatible(instruct_model, cpt_model)
     if method != "swap":
@@ -133,28 +166,11 @@ def propagate(instruct_model, instruct_tok, cpt_model, cpt_tok, method: str = "s
             raise LangadaptError(f"lep {method} needs the base model and the vocabulary overlap")
         check_compatible(instruct_model, base_model, "the base model")
     rows = lambda m: tuple(None if w is None else w.detach() for w in embedding_matrices(m))  # noqa: E731
-    cpt_in, cpt_out = rows(cpt_model)
-    inst_in, inst_out = rows(instruct_model)
-    base_in, base_out = rows(base_model) if method != "swap" else (None, None)
-    n_old = overlap["old_size"] if overlap is not None else None
-    carry = lambda cpt, base, inst: PROPAGATE[method](  # noqa: E731
-        cpt, None if base is None else base[:n_old], None if inst is None else inst[:n_old], overlap)
-    new_in = carry(cpt_in, base_in, inst_in)
-    # an untied instruct lm_head takes the adapted output rows (the input rows where a model ties them)
-    new_out = None if inst_out is None else carry(cpt_in if cpt_out is None else cpt_out,
-                                                  base_in if base_out is None else base_out, inst_out)
     tok, carried = propagated_tokenizer(cpt_tok, instruct_tok)
-    n = len(tok)
-    rows_in = _grow(new_in, n)
-    rows_out = None if new_out is None else _grow(new_out, n)
-    if carried:
-        dst, src = (torch.from_numpy(np.asarray(x, dtype=np.int64)) for x in zip(*carried))
-        rows_in[dst] = inst_in[src].to(rows_in.dtype)
-        if rows_out is not None:
-            rows_out[dst] = inst_out[src].to(rows_out.dtype)
-    set_embeddings(instruct_model, tok, rows_in, rows_out)
-    eos = [tok.convert_tokens_to_ids(t) for t in {tok.eos_token} if t]
-    instruct_model.generation_config.eos_token_id = eos[0] if len(eos) == 1 else eos
+    new_in, new_out = propagate_rows(rows(instruct_model), rows(cpt_model),
+                                     rows(base_model) if method != "swap" else None, overlap, method, len(tok), carried)
+    set_embeddings(instruct_model, tok, new_in, new_out)
+    instruct_model.generation_config.eos_token_id = _eos_ids(tok)
     return instruct_model, tok
 
 
@@ -168,13 +184,15 @@ def _grow(rows: torch.Tensor, n: int) -> torch.Tensor:
 
 def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_dir=None, base_dir=None,
                      overlap_json=None, trust_remote_code: bool = False) -> None:
-    """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary."""
+    """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary. Only the
+    embedding rows of the three models are read (langadapt.weights); every check runs first."""
     from .common import atomic_dir
-    from .models import load_config, load_model, load_tokenizer, save_model
+    from .models import load_tokenizer
     from .overlap import load_overlap
+    from .weights import Embeddings, read_config, write_model
 
     check_method(method)  # before loading any weights
-    cfg = lambda d: load_config(d, trust_remote_code=trust_remote_code)  # noqa: E731
+    cfg = lambda d: read_config(d, trust_remote_code=trust_remote_code)  # noqa: E731
     tok = lambda d: load_tokenizer(d, trust_remote_code=trust_remote_code)  # noqa: E731
     inst_cfg, cpt_cfg = cfg(instruct_dir), cfg(cpt_dir)
     check_compatible(inst_cfg, cpt_cfg)
@@ -188,9 +206,12 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
         check_compatible(inst_cfg, cfg(base_dir), "the base model")
         check_vocabularies(tok(base_dir), inst_tok, f"the base model {base_dir}", f"instruct model {instruct_dir}")
         overlap = load_overlap(overlap_json)
-        base = load_model(base_dir, trust_remote_code=trust_remote_code)
-    inst = load_model(instruct_dir, trust_remote_code=trust_remote_code)
-    cpt = load_model(cpt_dir, trust_remote_code=trust_remote_code)
-    model, out_tok = propagate(inst, inst_tok, cpt, cpt_tok, method, base_model=base, overlap=overlap)
+        b = Embeddings(base_dir, trust_remote_code)
+        base = (b.input, b.output)
+    inst = Embeddings(instruct_dir, trust_remote_code)
+    cpt = Embeddings(cpt_dir, trust_remote_code)
+    out_tok, carried = propagated_tokenizer(cpt_tok, inst_tok)
+    new_in, new_out = propagate_rows((inst.input, inst.output), (cpt.input, cpt.output), base, overlap, method,
+                                     len(out_tok), carried)
     with atomic_dir(out_dir) as tmp:
-        save_model(model, out_tok, tmp)
+        write_model(inst, tmp, new_in, new_out, out_tok, generation={"eos_token_id": _eos_ids(out_tok)})

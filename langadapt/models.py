@@ -84,9 +84,18 @@ def load_model(path, trust_remote_code: bool = False, dtype=None):
 
 
 def load_tokenizer(path, trust_remote_code: bool = False):
+    """A directory saved as a plain `tokenizers` backend (every tokenizer langadapt writes) loads
+    as that class directly: AutoTokenizer would first import the model-config machinery (about
+    1.2 s of a 5 s transfer or LEP job) only to pick the same class. Anything else, hub
+    tokenizers included, goes through AutoTokenizer and its per-model rules."""
+    check_remote_code(path, trust_remote_code)
+    conf = Path(path).expanduser() / "tokenizer_config.json"
+    if conf.is_file() and _json(conf).get("tokenizer_class") == "TokenizersBackend" and (conf.parent / "tokenizer.json").is_file():
+        from transformers import TokenizersBackend
+
+        return TokenizersBackend.from_pretrained(path)
     from transformers import AutoTokenizer
 
-    check_remote_code(path, trust_remote_code)
     return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
 
 

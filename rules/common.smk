@@ -130,7 +130,7 @@ def transfer_inputs(wildcards):
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("methods", "models", "overlap", "static_vectors", *mods),
+        "lib": lib("methods", "models", "weights", "overlap", "static_vectors", *mods),
     }
     need = METHOD_INPUTS.get(m)
     if need == "vectors":

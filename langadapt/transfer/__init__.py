@@ -36,12 +36,10 @@ def copy_shared(new: torch.Tensor, old: torch.Tensor, overlap: dict) -> torch.Te
     return new
 
 
-def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None, aux=None):
-    """Give `model` the new vocabulary with embeddings from `method` (in place; returns it)."""
+def transfer_rows(inp: torch.Tensor, out: torch.Tensor | None, overlap: dict, method: str,
+                  params: dict | None = None, aux=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """New (input, output or None when tied) rows from the source rows by `method`."""
     fn = get_method(method)
-    from ..models import embedding_matrices
-
-    inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
     if overlap["old_size"] > inp.shape[0]:
         raise LangadaptError(
             f"overlap was computed for a {overlap['old_size']}-token vocabulary but the model has {inp.shape[0]} rows"
@@ -50,7 +48,15 @@ def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dic
     new_in = copy_shared(new_in, inp, overlap)
     if new_out is not None:
         new_out = copy_shared(new_out, out, overlap)
-    set_embeddings(model, new_tokenizer, new_in, new_out)
+    return new_in, new_out
+
+
+def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dict | None = None, aux=None):
+    """Give `model` the new vocabulary with embeddings from `method` (in place; returns it)."""
+    from ..models import embedding_matrices
+
+    inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
+    set_embeddings(model, new_tokenizer, *transfer_rows(inp, out, overlap, method, params, aux))
     return model
 
 
@@ -75,7 +81,8 @@ def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:
 
     The PLM must use the new tokenizer: every token string at the same id, and an embedding row
     for every token (the LET paper's setup, where the new vocabulary *is* the PLM's)."""
-    from ..models import embedding_matrices, load_model, load_tokenizer
+    from ..models import load_tokenizer
+    from ..weights import Embeddings
 
     plm_tok = load_tokenizer(plm_dir, trust_remote_code=trust_remote_code)
     mine, theirs = tokenizer.get_vocab(), plm_tok.get_vocab()
@@ -83,13 +90,12 @@ def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:
         differ = len(mine.items() - theirs.items())
         raise LangadaptError(f"PLM {plm_dir}: its tokenizer does not match the vocabulary variant "
                              f"({differ} of {len(mine)} tokens missing or at other ids)")
-    model = load_model(plm_dir, trust_remote_code=trust_remote_code)
-    inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
-    if inp.shape[0] < len(mine):
+    plm = Embeddings(plm_dir, trust_remote_code)
+    if plm.input.shape[0] < len(mine):
         raise LangadaptError(f"PLM {plm_dir}: its tokenizer has {len(mine)} tokens but its embeddings "
-                             f"only {inp.shape[0]} rows")
+                             f"only {plm.input.shape[0]} rows")
     n = len(mine)
-    return {"plm_in": inp[:n], "plm_out": None if out is None or out is inp else out[:n]}
+    return {"plm_in": plm.input[:n], "plm_out": None if plm.tied else plm.output[:n]}
 
 
 def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str, params: dict | None = None,
@@ -99,9 +105,10 @@ def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str
     `vectors`: the .npz of auxiliary token vectors (focus, wechsel); `plm`: the PLM directory
     (let, salt). Every input is checked before the base model is loaded."""
     from ..common import atomic_dir
-    from ..models import load_model, load_tokenizer, save_model
+    from ..models import load_tokenizer
     from ..overlap import load_overlap
     from ..static_vectors import load_aux
+    from ..weights import Embeddings, write_model
 
     get_method(method)
     tok = load_tokenizer(tokenizer_dir)
@@ -115,7 +122,7 @@ def build_init_model(base_dir, tokenizer_dir, overlap_json, out_dir, method: str
         raise LangadaptError(f"{method}: the PLM's vocabulary {tokenizer_dir} shares no tokens with the LLM's: "
                              "there is nothing to fit the map on")
     aux = load_aux(vectors) if need == "vectors" else plm_aux(plm, tok, trust_remote_code) if need == "plm" else None
-    model = load_model(base_dir, trust_remote_code=trust_remote_code)
-    transfer_model(model, tok, ov, method, params, aux)
+    base = Embeddings(base_dir, trust_remote_code)
+    new_in, new_out = transfer_rows(base.input, base.output, ov, method, params, aux)
     with atomic_dir(out_dir) as tmp:
-        save_model(model, tok, tmp)
+        write_model(base, tmp, new_in, new_out, tok)
