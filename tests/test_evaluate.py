@@ -172,3 +172,27 @@ def test_unknown_builtin_task_is_refused_before_any_output(tmp_path, ru_docs):
     with pytest.raises(LangadaptError, match=r"^config key 'evaluate.builtin.tasks': 'xnli_klingon' is not a task"):
         write_tasks(tmp_path / "tasks", {"ru": str(tmp_path / "ru.txt")}, max_docs=8, builtin=["xnli_ru", "xnli_klingon"])
     assert not (tmp_path / "tasks").exists()
+
+
+def test_lm_eval_environment_report_is_computed_once_per_process(monkeypatch):
+    """simple_evaluate adds the environment report (a `pip list` subprocess) to every result:
+    the first call computes it, the others get the same fields."""
+    import lm_eval.evaluator as ev
+
+    from langadapt.evaluate import _env_info_once
+
+    calls = []
+
+    def report(storage):
+        calls.append(1)
+        storage.update({"pretty_env_info": f"report {len(calls)}", "transformers_version": "x"})
+
+    monkeypatch.setattr(ev, "add_env_info", report)
+    _env_info_once()
+    _env_info_once()  # a second stage call does not wrap it again
+    first, second = {"results": 1}, {"results": 2}
+    ev.add_env_info(first)
+    ev.add_env_info(second)
+    assert len(calls) == 1 and ev.add_env_info.__wrapped__ is report
+    assert first == {"results": 1, "pretty_env_info": "report 1", "transformers_version": "x"}
+    assert second == {"results": 2, "pretty_env_info": "report 1", "transformers_version": "x"}
