@@ -45,12 +45,18 @@ def encode_pairs(tok, pairs: list[dict], max_len: int) -> dict[str, np.ndarray]:
             "target": np.asarray([p["target"] for p in pairs], dtype=np.float32)}
 
 
-def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum of reply-token log-probabilities, reply length) per row."""
-    logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, :-1].float()
+def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor, plain: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of reply-token log-probabilities, reply length) per row. With a plain output head
+    (train.head_is_plain) the vocabulary is projected at reply positions only."""
+    from .train import learned_logits
+
     lab = labels[:, 1:]
-    # fused log-softmax + pick (no vocab-wide log-probability tensor); 0 where lab is -100
-    lp = -F.cross_entropy(logits.transpose(1, 2), lab, ignore_index=-100, reduction="none")
+    if plain:
+        logits, target, row = learned_logits(model, ids, labels, torch.ones_like(ids))
+        lp = -F.cross_entropy(logits.float(), target, reduction="none")  # fused log-softmax + pick
+        return lp.new_zeros(len(ids)).index_add(0, row, lp), (lab != -100).sum(1)
+    logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, :-1].float()
+    lp = -F.cross_entropy(logits.transpose(1, 2), lab, ignore_index=-100, reduction="none")  # 0 where -100
     return lp.sum(1), (lab != -100).sum(1)
 
 
@@ -76,7 +82,7 @@ class PreferenceData(torch.utils.data.Dataset):
 
 
 @torch.no_grad()
-def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16):
+def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16, plain: bool = True):
     """The frozen starting model's log-probabilities of every chosen and rejected reply."""
     model.eval()
     out = []
@@ -84,11 +90,11 @@ def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16):
         ids, lab = torch.from_numpy(enc[f"{key}_ids"]), torch.from_numpy(enc[f"{key}_labels"])
         batches = (trim_batch({"ids": ids[i:i + batch_size], "labels": lab[i:i + batch_size]})
                    for i in range(0, len(ids), batch_size))
-        out.append(torch.cat([sequence_logps(model, b["ids"], b["labels"])[0] for b in batches]))
+        out.append(torch.cat([sequence_logps(model, b["ids"], b["labels"], plain)[0] for b in batches]))
     return out
 
 
-def clo_trainer_class(beta: float, nll_weight: float):
+def clo_trainer_class(beta: float, nll_weight: float, plain: bool = True):
     """A Hugging Face Trainer whose loss is CLO's (so scheduling, accumulation, logging and
     multi-GPU launch stay the Trainer's)."""
     from transformers import Trainer
@@ -97,7 +103,7 @@ def clo_trainer_class(beta: float, nll_weight: float):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             ids = torch.cat([inputs["chosen_ids"], inputs["rejected_ids"]])
             lab = torch.cat([inputs["chosen_labels"], inputs["rejected_labels"]])
-            lp, n = sequence_logps(model, ids, lab)
+            lp, n = sequence_logps(model, ids, lab, plain)
             b = len(inputs["chosen_ids"])
             loss, _, _ = clo_loss(lp[:b], lp[b:], inputs["ref_chosen"], inputs["ref_rejected"], n[:b],
                                   inputs["target"], beta, nll_weight)
@@ -147,7 +153,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     from . import launch
     from .common import atomic_dir, write_json
     from .models import load_chat_model, save_model
-    from .train import BlockDataset, sft_examples, train, train_kwargs
+    from .train import BlockDataset, head_is_plain, sft_examples, train, train_kwargs
 
     if objective not in ("clo", "sft"):
         raise LangadaptError(f"cross-lingual objective '{objective}' is unknown; choose clo or sft")
@@ -157,9 +163,11 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         if objective == "clo":
             enc = encode_pairs(tok, preference_pairs(src, tgt), max_len)
-            ref_c, ref_r = reference_logps(model, enc, kw["batch_size"])
+            one = {k: torch.from_numpy(enc[f"chosen_{k}"][:1]) for k in ("ids", "labels")}
+            plain = head_is_plain(model, one["ids"], one["labels"])
+            ref_c, ref_r = reference_logps(model, enc, kw["batch_size"], plain)
             data = PreferenceData(enc, ref_c, ref_r)
-            trainer_cls = clo_trainer_class(beta, nll_weight)
+            trainer_cls = clo_trainer_class(beta, nll_weight, plain)
         else:
             ids, labels = sft_examples(tok, tgt, max_len)
             data, trainer_cls = BlockDataset(ids, labels), None

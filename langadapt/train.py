@@ -86,6 +86,69 @@ def sft_examples(tokenizer, conversations: list[list[dict]], max_len: int):
     return ids, labels
 
 
+def learned_logits(model, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask=None):
+    """(logits, targets, row of each) at the positions whose next token is learned, only.
+
+    A chat example learns its reply, 10-17% of the positions of the default's batches, but the
+    vocabulary projection and the cross-entropy would run on all of them: more than every
+    layer of a small model, and most of the activation memory of a 128k-vocabulary one. The
+    model runs as usual (through any DDP or PEFT wrapper, keeping its hidden states; one
+    position of logits), then its output embeddings project the learned positions alone."""
+    out = model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, logits_to_keep=1)
+    target = labels[:, 1:]
+    mask = target != -100
+    hidden = out.hidden_states[-1][:, :-1][mask]
+    head = getattr(model, "module", model).get_output_embeddings()  # DDP keeps the model in .module
+    return head(hidden), target[mask], mask.nonzero()[:, 0]
+
+
+def head_is_plain(model, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask=None) -> bool:
+    """Whether the model's logits are its output embeddings applied to its last hidden state
+    (not so with logit soft-capping or scaling), checked on one example of a batch: only then
+    may learned_logits stand in for the model's own logits."""
+    one = slice(0, 1)
+    mask = None if attention_mask is None else attention_mask[one]
+    with torch.no_grad():
+        full = model(input_ids=input_ids[one], attention_mask=mask).logits[:, :-1][labels[one, 1:] != -100]
+        mine = learned_logits(model, input_ids[one], labels[one], mask)[0]
+    return full.shape == mine.shape and torch.allclose(full.float(), mine.float(), rtol=1e-3,
+                                                       atol=1e-3 * float(full.abs().max().clamp_min(1)))
+
+
+def learned_tokens_trainer(base):
+    """`base` (a Trainer class) whose causal-LM loss on prompt-masked labels projects only the
+    learned positions (learned_logits): the same loss as the model's own (summed over the
+    accumulated batch's learned tokens when the Trainer counts them, else their mean). Blocks
+    without masked labels (pretraining) and models whose head is not plain take the base path."""
+
+    class LearnedTokensTrainer(base):
+        _plain = None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.get("labels")
+            if return_outputs or labels is None or set(inputs) - {"input_ids", "labels", "attention_mask"} \
+                    or not bool((labels == -100).any()):
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            ids, mask = inputs["input_ids"], inputs.get("attention_mask")
+            if self._plain is None:
+                self._plain = head_is_plain(model, ids, labels, mask)
+                if not self._plain:
+                    log.info("the model's logits are not its plain output projection: full logits for the loss")
+            if not self._plain:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            logits, target, _ = learned_logits(model, ids, labels, mask)
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, reduction="sum")
+            if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+                loss = loss / num_items_in_batch
+                if self.args.average_tokens_across_devices:  # as Trainer.compute_loss: the count is global
+                    loss = loss * self.accelerator.num_processes
+            else:
+                loss = loss / max(len(target), 1)
+            return loss
+
+    return LearnedTokensTrainer
+
+
 CHECKPOINT_KEY = "langadapt_resume_key.json"
 
 
@@ -203,7 +266,7 @@ def train(
         use_cpu=not torch.cuda.is_available(),
     )
     world = max(1, args.world_size)
-    trainer = (trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, data_collator=trim_padding)
+    trainer = learned_tokens_trainer(trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, data_collator=trim_padding)
     resume = None
     if checkpointing:
         key = resume_key or {}
