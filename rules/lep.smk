@@ -5,7 +5,9 @@ rule lep:
         cpt=f"{R}/cpt/{{vocab}}/{{init}}",
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         overlap=f"{R}/overlap/{{vocab}}.json",
-        lib=lib("lep", "models", "weights", "overlap", "transfer/__init__", "transfer/mean"),
+        lib=lib(
+            "lep", "models", "weights", "overlap", "transfer/__init__", "transfer/mean"
+        ),
     output:
         directory(f"{R}/lep/{{vocab}}/{{init}}/{{prop}}"),
     log:
