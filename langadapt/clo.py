@@ -163,8 +163,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         if objective == "clo":
             enc = encode_pairs(tok, preference_pairs(src, tgt), max_len)
-            one = {k: torch.from_numpy(enc[f"chosen_{k}"][:1]) for k in ("ids", "labels")}
-            plain = head_is_plain(model, one["ids"], one["labels"])
+            plain = head_is_plain(model, *(torch.from_numpy(enc[f"chosen_{k}"]) for k in ("ids", "labels")))
             ref_c, ref_r = reference_logps(model, enc, kw["batch_size"], plain)
             data = PreferenceData(enc, ref_c, ref_r)
             trainer_cls = clo_trainer_class(beta, nll_weight, plain)

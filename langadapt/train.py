@@ -104,9 +104,13 @@ def learned_logits(model, input_ids: torch.Tensor, labels: torch.Tensor, attenti
 
 def head_is_plain(model, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask=None) -> bool:
     """Whether the model's logits are its output embeddings applied to its last hidden state
-    (not so with logit soft-capping or scaling), checked on one example of a batch: only then
-    may learned_logits stand in for the model's own logits."""
-    one = slice(0, 1)
+    (not so with logit soft-capping or scaling), checked on the first example of a batch that
+    learns anything: only then may learned_logits stand in for the model's own logits. A batch
+    that learns nothing cannot tell, and counts as not plain."""
+    learns = (labels[:, 1:] != -100).any(1).nonzero()
+    if len(learns) == 0:
+        return False
+    one = slice(int(learns[0]), int(learns[0]) + 1)
     mask = None if attention_mask is None else attention_mask[one]
     with torch.no_grad():
         full = model(input_ids=input_ids[one], attention_mask=mask).logits[:, :-1][labels[one, 1:] != -100]
@@ -127,7 +131,7 @@ def learned_tokens_trainer(base):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.get("labels")
             if return_outputs or labels is None or set(inputs) - {"input_ids", "labels", "attention_mask"} \
-                    or not bool((labels == -100).any()):
+                    or not bool((labels == -100).any()) or not bool((labels[:, 1:] != -100).any()):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             ids, mask = inputs["input_ids"], inputs.get("attention_mask")
             if self._plain is None:

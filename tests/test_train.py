@@ -104,3 +104,16 @@ def test_chat_training_on_learned_positions_matches_the_plain_trainer(tmp_path, 
     np.testing.assert_allclose([r["loss"] for r in rows], [r["loss"] for r in want], rtol=1e-4)
     for (n, a), b in zip(ours.named_parameters(), plain.parameters()):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=n)
+
+
+def test_the_head_check_skips_examples_that_learn_nothing(byte_level_tok, ru_docs):
+    """A prompt cut off by max_len leaves an example without a learned token: the check
+    uses the first example that learns something, and a batch of none cannot tell."""
+    from langadapt.train import head_is_plain
+
+    tok, ids, labels = _chat_data(byte_level_tok, ru_docs)
+    model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0).eval()
+    ids, labels = torch.from_numpy(ids), torch.from_numpy(labels)
+    labels[0] = -100
+    assert head_is_plain(model, ids, labels)
+    assert not head_is_plain(model, ids, torch.full_like(labels, -100))
