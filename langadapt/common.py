@@ -88,8 +88,9 @@ def _atomic_file(path: str | os.PathLike):
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"  # before the file exists: a bad object leaves none
+def write_json(path: str | os.PathLike, obj, sort_keys: bool = False) -> None:
+    """Atomically; sort_keys as transformers writes its configs."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n"  # before the file exists: a bad object leaves none
     with _atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 

@@ -19,9 +19,10 @@ def is_local(ref: str | os.PathLike) -> bool:
     return ref.startswith(("/", "./", "../", "~")) or Path(ref).expanduser().is_dir()
 
 
-def _json(path: Path) -> dict:
+def read_model_json(path: Path) -> dict:
+    """A JSON file of a model directory; a broken one is one clear error."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise LangadaptError(f"{path}: not valid JSON ({e})") from None
 
@@ -31,7 +32,7 @@ def check_remote_code(path: str | os.PathLike, trust_remote_code: bool = False) 
     (`auto_map`) unless the config trusts it: loading would import and run that code."""
     path = Path(path).expanduser()
     for name in ("config.json", "tokenizer_config.json"):
-        auto_map = _json(path / name).get("auto_map") if (path / name).is_file() else None
+        auto_map = read_model_json(path / name).get("auto_map") if (path / name).is_file() else None
         if auto_map and not trust_remote_code:
             cls, ref = next(iter(auto_map.items()))
             ref = next((r for r in ref if r), "?") if isinstance(ref, list) else ref
@@ -90,7 +91,7 @@ def load_tokenizer(path, trust_remote_code: bool = False):
     tokenizers included, goes through AutoTokenizer and its per-model rules."""
     check_remote_code(path, trust_remote_code)
     conf = Path(path).expanduser() / "tokenizer_config.json"
-    if conf.is_file() and _json(conf).get("tokenizer_class") == "TokenizersBackend" and (conf.parent / "tokenizer.json").is_file():
+    if conf.is_file() and read_model_json(conf).get("tokenizer_class") == "TokenizersBackend" and (conf.parent / "tokenizer.json").is_file():
         from transformers import TokenizersBackend
 
         return TokenizersBackend.from_pretrained(path)

@@ -9,7 +9,6 @@ config.json / generation_config.json get the new vocabulary size and special-tok
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -18,7 +17,9 @@ from pathlib import Path
 import torch
 
 from .errors import LangadaptError
+from .common import write_json
 from .models import check_model_dir
+from .models import read_model_json
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +30,15 @@ INPUT_NAMES = ("model.embed_tokens.weight", "model.language_model.embed_tokens.w
 OUTPUT_NAMES = ("lm_head.weight", "embed_out.weight")
 
 
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise LangadaptError(f"{path}: not readable JSON ({e})") from None
-
-
-def write_json(path: Path, data: dict) -> None:
-    """As transformers writes its configs: sorted keys, 2-space indent."""
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def read_config(path, trust_remote_code: bool = False) -> dict:
     """config.json of a checked model directory, as a dict (no model code imported)."""
-    return read_json(check_model_dir(path, trust_remote_code) / "config.json")
+    return read_model_json(check_model_dir(path, trust_remote_code) / "config.json")
 
 
 def weight_map(path: Path) -> dict[str, str]:
     """Tensor name → safetensors file of a directory (sharded or not)."""
     if (path / INDEX).is_file():
-        return read_json(path / INDEX)["weight_map"]
+        return read_model_json(path / INDEX)["weight_map"]
     from safetensors import safe_open
 
     files = sorted(p.name for p in path.glob("*.safetensors"))
@@ -150,14 +139,14 @@ def write_model(src: Embeddings, out_dir, new_in: torch.Tensor, new_out: torch.T
         grown += sum(new[n].nbytes - src.shapes[n].numel() * src.dtype.itemsize for n in names if n in new)
         save_file(tensors, out / shard, metadata={**metadata, "format": "pt"})
     if (src.path / INDEX).is_file():
-        index = read_json(src.path / INDEX)
+        index = read_model_json(src.path / INDEX)
         index.setdefault("metadata", {})["total_size"] = index.get("metadata", {}).get("total_size", 0) + grown
-        write_json(out / INDEX, index)
+        write_json(out / INDEX, index, sort_keys=True)
     ids = {f"{role}_token_id": getattr(tokenizer, f"{role}_token_id", None) for role in ("bos", "eos", "pad")}
-    write_json(out / "config.json", _updated(src.config, {"vocab_size": int(new_in.shape[0]), **ids}))
+    write_json(out / "config.json", _updated(src.config, {"vocab_size": int(new_in.shape[0]), **ids}), sort_keys=True)
     if (src.path / "generation_config.json").is_file() or generation:
-        gen = read_json(src.path / "generation_config.json") if (src.path / "generation_config.json").is_file() else {}
-        write_json(out / "generation_config.json", _updated(gen, {**ids, **(generation or {})}))
+        gen = read_model_json(src.path / "generation_config.json") if (src.path / "generation_config.json").is_file() else {}
+        write_json(out / "generation_config.json", _updated(gen, {**ids, **(generation or {})}), sort_keys=True)
     tokenizer.save_pretrained(out)
 
 
