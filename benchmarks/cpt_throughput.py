@@ -52,8 +52,8 @@ class _Clock:
 
 
 def model_and_data(cfg: dict, res: Path):
-    from langadapt.common import read_lines
-    from langadapt.models import load_model, load_tokenizer
+    from langadapt.core.io import read_lines
+    from langadapt.models.io import load_model, load_tokenizer
 
     init = res / "init" / "bpe" / "mean"
     if (init / "config.json").exists():
@@ -61,7 +61,7 @@ def model_and_data(cfg: dict, res: Path):
         tok = load_tokenizer(init)
         where = str(init)
     else:
-        from langadapt.bootstrap import tiny_llama, train_byte_bpe
+        from langadapt.train.bootstrap import tiny_llama, train_byte_bpe
 
         b = cfg["models"]["bootstrap"]
         docs = read_lines(res / "corpus" / "ru" / "train.txt")[:20000] if (res / "corpus/ru/train.txt").exists() \
@@ -78,8 +78,8 @@ def ours(make, tok, text, c: dict, steps: int) -> float:
     """What continued_pretraining runs: packed blocks, embeddings-only, langadapt's train()."""
     from transformers import Trainer
 
-    from langadapt.pretrain import freeze_all_but_embeddings
-    from langadapt.train import BlockDataset, pack_blocks, train
+    from langadapt.train.pretrain import freeze_all_but_embeddings
+    from langadapt.train.trainer import BlockDataset, pack_blocks, train
 
     clock = _Clock()
 
@@ -125,8 +125,8 @@ def plain(make, tok, text, c: dict, steps: int) -> float:
 
 
 def main() -> None:
-    from langadapt.common import keep_freed_tensors
-    from langadapt.config import validate_config
+    from langadapt.core.stage import keep_freed_tensors
+    from langadapt.workflow import validate_config
 
     if "GLIBC_TUNABLES" not in os.environ:  # measured as the workflow runs its jobs (see the Snakefile)
         keep_freed_tensors()

@@ -87,7 +87,7 @@ def variant_vocab(cfg: dict, v: dict, base_vocab: int) -> int:
 def stages(cfg: dict) -> list[dict]:
     """(stage, runs, tokens per run, FLOPs per token, kind) rows for a config; the runs per stage
     are the workflow's own plan (langadapt.config)."""
-    from langadapt.config import lep_plan, transfer_plan
+    from langadapt.workflow import lep_plan, transfer_plan
 
     m = model_of(cfg)
     variants = cfg["tokenizer"]["variants"]
@@ -163,7 +163,7 @@ def measured(cfg: dict, res: Path) -> None:
 
 
 def main() -> None:
-    from langadapt.config import validate_config
+    from langadapt.workflow import validate_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configfile", default=str(ROOT / "configs" / "paper-llama3.yaml"))

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from langadapt.config import validate_config
-    from langadapt.tokenizers import build_tokenizer
+    from langadapt.vocab.build import build_tokenizer
+    from langadapt.workflow import validate_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configfile", default=str(ROOT / "config.yaml"))

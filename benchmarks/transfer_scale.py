@@ -56,7 +56,8 @@ def timed(fn, repeat: int = 1):
 
 
 def ours(method, old_in, old_out, overlap, aux):
-    from langadapt.transfer import copy_shared, get_method
+    from langadapt.transfer.apply import copy_shared
+    from langadapt.transfer.registry import get_method
 
     new_in, new_out = get_method(method)(old_in, old_out, overlap, aux)
     copy_shared(new_in, old_in, overlap)
@@ -80,7 +81,7 @@ def against_reference(n: int, d: int) -> None:
         (ref, ids), t_ref = timed(lambda: focus_reference(old, overlap, aux["focus"]))
     cos = rowwise_cosine(new[ids], ref[ids]).min()
     print(f"{'focus':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.1f}x{cos:>10.4f}", flush=True)
-    from langadapt.transfer import get_method
+    from langadapt.transfer.registry import get_method
 
     (new, _), t_ours = timed(lambda: get_method("wechsel")(old, None, overlap, aux), repeat=3)
     (ref, ids), t_ref = timed(lambda: wechsel_reference(old, aux["source"], aux["target"], 10, 0.1))
@@ -102,7 +103,7 @@ def at_scale(n: int, d: int, plm_dim: int, methods: list[str]) -> None:
 
 
 def main() -> None:
-    from langadapt.transfer import METHODS
+    from langadapt.transfer.registry import METHODS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vocab", type=int, default=128_000)

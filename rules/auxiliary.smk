@@ -7,7 +7,7 @@ rule focus_vectors:
     input:
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         train=f"{R}/corpus/{TARGET}/train.txt",
-        lib=lib("static_vectors", "models", "overlap"),
+        lib=library("focus_vectors.py"),
     output:
         npz=f"{R}/aux/focus/{{vocab}}.npz",
         stats=f"{R}/aux/focus/{{vocab}}.json",
@@ -44,7 +44,7 @@ rule wechsel_vectors:
         ),
         dictionary=WECHSEL["dictionary_path"]
         or f"{R}/corpus/debs/{WECHSEL['dictionary_package']}",
-        lib=lib("static_vectors", "models", "overlap"),
+        lib=library("wechsel_vectors.py"),
     output:
         npz=f"{R}/aux/wechsel/{{vocab}}.npz",
         stats=f"{R}/aux/wechsel/{{vocab}}.json",
@@ -72,7 +72,7 @@ if PLM["kind"] == "bootstrap":
         input:
             tokenizer=f"{R}/tokenizers/{PLM['vocab']}",
             train=f"{R}/corpus/{TARGET}/train.txt",
-            lib=lib("bootstrap", "train", "models"),
+            lib=library("bootstrap_plm.py"),
         output:
             directory(f"{R}/models/plm"),
         log:
@@ -107,7 +107,7 @@ else:
 
     rule fetch_plm:
         input:
-            lib=lib("models"),
+            lib=library("fetch_model.py"),
         output:
             directory(f"{R}/models/plm"),
         log:

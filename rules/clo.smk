@@ -3,6 +3,8 @@
 
 
 rule fetch_translator:
+    input:
+        lib=library("fetch_translator.py"),
     output:
         directory(f"{R}/models/translator"),
     log:
@@ -33,9 +35,7 @@ rule translate:
             if config["corpus"]["parallel"]["enabled"]
             else []
         ),
-        lib=lib(
-            "translate", "lexicon", "instructions", "static_vectors", "tune", "models"
-        ),
+        lib=library("translate.py"),
     output:
         data=f"{R}/translate/instructions.jsonl",
         stats=f"{R}/translate/stats.json",
@@ -65,7 +65,7 @@ rule clo:
     input:
         model=f"{R}/models/source/instruct",
         data=f"{R}/translate/instructions.jsonl",
-        lib=lib("clo", "train", "models", "launch"),
+        lib=library("cross_lingual.py"),
     output:
         directory(f"{R}/clo/{{size}}"),
     log:

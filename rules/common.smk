@@ -1,16 +1,18 @@
 import sys
 
-from langadapt.config import (
+from langadapt.core.deps import import_closure
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.registry import METHODS, module_name
+from langadapt.workflow import (
+    check_corpus_config,
     check_local_models,
     check_results_dir,
+    check_translate_config,
+    files_source_paths,
     lep_plan,
     transfer_plan,
     validate_config,
 )
-from langadapt.corpus import check_corpus_config, files_source_paths
-from langadapt.methods import METHOD_INPUTS
-from langadapt.errors import LangadaptError
-from langadapt.translate import check_translate_config
 
 # every check that needs no job runs here, so bad input stops the run before anything is written
 try:
@@ -62,10 +64,14 @@ def alternatives(names):
     return "|".join(sorted(names))
 
 
-def lib(*modules):
-    """Library modules a job runs, used as its inputs (editing one re-runs the job and its dependants)."""
-    base = Path(workflow.basedir) / "langadapt"
-    return [str(base / f"{m}.py") for m in ("common", "errors", *modules)]
+def library(script, *dispatched):
+    """The library files that scripts/`script` runs, as a rule's `lib` input: its import closure
+    (langadapt/core/deps.py), plus `dispatched` modules it picks by name when it runs (and their
+    closures). Editing one re-runs the rule's jobs and their dependants; tests/test_layout.py
+    checks that every script rule lists the closure of its own script."""
+    return import_closure(
+        Path(workflow.basedir) / "scripts" / script, tuple(dispatched)
+    )
 
 
 def model_keys():
@@ -113,26 +119,16 @@ def source_inputs(wildcards):
     return [f"{R}/corpus/debs/{p}" for p in pkgs]
 
 
-TRANSFER_LIB = {
-    "focus": ["combine", "random"],
-    "wechsel": ["combine", "random"],
-    "salt": ["let"],
-}
-
-
 def transfer_inputs(wildcards):
     """The base model, new tokenizer and overlap, plus what this method needs (vectors or the PLM)."""
     m = wildcards.init
-    mods = ["transfer/__init__", f"transfer/{m}"] + [
-        f"transfer/{d}" for d in TRANSFER_LIB.get(m, [])
-    ]
     inputs = {
         "base": f"{R}/models/source/base",
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
-        "lib": lib("methods", "models", "weights", "overlap", "static_vectors", *mods),
+        "lib": library("transfer.py", module_name(m)),
     }
-    need = METHOD_INPUTS.get(m)
+    need = METHODS[m]
     if need == "vectors":
         inputs["vectors"] = f"{R}/aux/{m}/{wildcards.vocab}.npz"
     elif need == "plm":

@@ -1,4 +1,6 @@
 rule corpus_deb:
+    input:
+        lib=library("corpus_deb.py"),
     output:
         directory(f"{R}/corpus/debs/{{package}}"),
     log:
@@ -20,7 +22,7 @@ rule corpus_deb:
 rule corpus_source:
     input:
         raw=source_inputs,
-        lib=lib("corpus"),
+        lib=library("corpus_source.py"),
     output:
         docs=f"{R}/corpus/sources/{{source}}.txt",
         stats=f"{R}/corpus/sources/{{source}}.json",
@@ -50,7 +52,7 @@ rule corpus_split:
             for s, v in SOURCES.items()
             if v["lang"] == w.lang
         ],
-        lib=lib("corpus"),
+        lib=library("corpus_split.py"),
     output:
         train=f"{R}/corpus/{{lang}}/train.txt",
         heldout=f"{R}/corpus/{{lang}}/heldout.txt",
@@ -76,7 +78,7 @@ rule corpus_parallel:
     input:
         src=f"{R}/corpus/debs/{config['corpus']['parallel']['packages'].get(SOURCE, 'none')}",
         tgt=f"{R}/corpus/debs/{config['corpus']['parallel']['packages'].get(TARGET, 'none')}",
-        lib=lib("corpus"),
+        lib=library("corpus_parallel.py"),
     output:
         train=f"{R}/corpus/parallel/train.jsonl",
         heldout=f"{R}/corpus/parallel/heldout.jsonl",
@@ -109,6 +111,7 @@ rule corpus_stats:
             if config["corpus"]["parallel"]["enabled"]
             else []
         ),
+        lib=library("corpus_stats.py"),
     output:
         f"{R}/corpus/stats.json",
     log:

@@ -13,7 +13,7 @@ rule eval_tasks:
             )
         ],
         source_tokenizer=SOURCE_TOKENIZER,
-        lib=lib("evaluate", "instructions"),
+        lib=library("eval_tasks.py"),
     output:
         directory(f"{R}/eval/tasks"),
     log:
@@ -43,7 +43,6 @@ rule eval_tasks:
 EVAL_INPUT = dict(
     tasks=f"{R}/eval/tasks",
     heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
-    lib=lib("evaluate", "models", "tokenizers"),
 )
 EVAL_RESOURCES = dict(
     gpu=GPU["gpu"],
@@ -66,6 +65,7 @@ if config["evaluate"]["one_job_per"] == "model":
         input:
             **EVAL_INPUT,
             models=lambda w: [model_dir(w.model)],
+            lib=library("evaluate.py", "langadapt.eval.metrics"),  # metrics: through tasks/*_metrics.py
         output:
             f"{R}/eval/{{model}}.json",
         log:
@@ -94,6 +94,7 @@ else:
             input:
                 **EVAL_INPUT,
                 models=[model_dir(k) for k in _keys],
+                lib=library("evaluate.py", "langadapt.eval.metrics"),  # metrics: through tasks/*_metrics.py
             output:
                 [f"{R}/eval/{k}.json" for k in _keys],
             log:

@@ -5,9 +5,7 @@ rule lep:
         cpt=f"{R}/cpt/{{vocab}}/{{init}}",
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         overlap=f"{R}/overlap/{{vocab}}.json",
-        lib=lib(
-            "lep", "models", "weights", "overlap", "transfer/__init__", "transfer/mean"
-        ),
+        lib=library("lep.py"),
     output:
         directory(f"{R}/lep/{{vocab}}/{{init}}/{{prop}}"),
     log:

@@ -18,7 +18,7 @@ if config["models"]["kind"] == "bootstrap":
         input:
             en=f"{R}/corpus/{SOURCE}/train.txt",
             ru=f"{R}/corpus/{TARGET}/train.txt",
-            lib=lib("bootstrap"),
+            lib=library("bootstrap_tokenizer.py"),
         output:
             directory(f"{R}/models/source/tokenizer"),
         log:
@@ -44,7 +44,7 @@ if config["models"]["kind"] == "bootstrap":
             tokenizer=f"{R}/models/source/tokenizer",
             en=f"{R}/corpus/{SOURCE}/train.txt",
             ru=f"{R}/corpus/{TARGET}/train.txt",
-            lib=lib("bootstrap", "train", "models"),
+            lib=library("bootstrap_base.py"),
         output:
             directory(f"{R}/models/source/base"),
         log:
@@ -73,7 +73,7 @@ if config["models"]["kind"] == "bootstrap":
         input:
             base=f"{R}/models/source/base",
             en=f"{R}/corpus/{SOURCE}/train.txt",
-            lib=lib("bootstrap", "instructions", "train", "models"),
+            lib=library("bootstrap_instruct.py"),
         output:
             directory(f"{R}/models/source/instruct"),
         log:
@@ -101,7 +101,7 @@ else:
 
     rule fetch_model:
         input:
-            lib=lib("models"),
+            lib=library("fetch_model.py"),
         output:
             directory(f"{R}/models/source/{{role}}"),
         log:

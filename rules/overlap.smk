@@ -2,7 +2,7 @@ rule overlap:
     input:
         source=SOURCE_TOKENIZER,
         tokenizer=f"{R}/tokenizers/{{vocab}}",
-        lib=lib("overlap", "models"),
+        lib=library("overlap.py"),
     output:
         f"{R}/overlap/{{vocab}}.json",
     log:

@@ -3,7 +3,7 @@ rule pretrain:
         init=f"{R}/init/{{vocab}}/{{init}}",
         train=f"{R}/corpus/{TARGET}/train.txt",
         heldout=f"{R}/corpus/{TARGET}/heldout.txt",
-        lib=lib("pretrain", "train", "models", "launch"),
+        lib=library("pretrain.py"),
     output:
         directory(f"{R}/cpt/{{vocab}}/{{init}}"),
     log:

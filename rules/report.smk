@@ -6,7 +6,7 @@ rule report:
         translation=(f"{R}/translate/stats.json" if config["clo"]["enabled"] else []),
         # the manifest hashes every result file, so the report runs last
         corpus_stats=f"{R}/corpus/stats.json",
-        lib=lib("report", "manifest"),
+        lib=library("report.py"),
     output:
         **(
             {

@@ -5,7 +5,7 @@ rule tokenizer:
         source=f"{R}/corpus/{SOURCE}/train.txt",
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
         source_tokenizer=SOURCE_TOKENIZER,
-        lib=lib("tokenizers", "vocabulary", "overlap", "models"),
+        lib=library("tokenizer.py"),
     output:
         directory(f"{R}/tokenizers/{{vocab}}"),
     log:

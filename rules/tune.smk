@@ -2,7 +2,7 @@ rule calibration_data:
     input:
         instruct=f"{R}/models/source/instruct",
         docs=f"{R}/corpus/{TARGET}/train.txt",
-        lib=lib("tune", "instructions", "models"),
+        lib=library("calibration_data.py"),
     output:
         f"{R}/instructions/calibration.jsonl",
     log:
@@ -31,7 +31,7 @@ rule calibration_data:
 rule instruct_tune_data:
     input:
         docs=f"{R}/corpus/{TARGET}/train.txt",
-        lib=lib("tune", "instructions"),
+        lib=library("instruct_tune_data.py"),
     output:
         f"{R}/instructions/instruct_tune.jsonl",
     log:
@@ -59,7 +59,7 @@ rule calibrate:
     input:
         model=f"{R}/lep/{{vocab}}/{{init}}/{{prop}}",
         data=f"{R}/instructions/calibration.jsonl",
-        lib=lib("tune", "train", "models", "launch"),
+        lib=library("lora_finetune.py"),
     output:
         directory(f"{R}/calibrated/{{vocab}}/{{init}}/{{prop}}"),
     log:
@@ -90,7 +90,7 @@ rule instruct_tune:
     input:
         model=f"{R}/{TUNE_FROM}/{{vocab}}/{{init}}/{{prop}}",
         data=f"{R}/instructions/instruct_tune.jsonl",
-        lib=lib("tune", "train", "models", "launch"),
+        lib=library("lora_finetune.py"),
     output:
         directory(f"{R}/instruct_tuned/{{vocab}}/{{init}}/{{prop}}"),
     log:

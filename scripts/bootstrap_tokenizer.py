@@ -1,5 +1,5 @@
-from langadapt.bootstrap import build_source_tokenizer
-from langadapt.common import stage
+from langadapt.core.stage import stage
+from langadapt.train.bootstrap import build_source_tokenizer
 
 p = snakemake.params
 with stage(snakemake.log[0], snakemake.threads, p.seed):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.tune import build_calibration_data
+from langadapt.core.stage import stage
+from langadapt.train.tune import build_calibration_data
 
 c = snakemake.params.cfg
 with stage(snakemake.log[0], snakemake.threads, snakemake.params.seed):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.corpus import write_parallel
+from langadapt.core.stage import stage
+from langadapt.data.corpus import write_parallel
 
 with stage(snakemake.log[0]):
     write_parallel(

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.corpus import write_split
+from langadapt.core.stage import stage
+from langadapt.data.corpus import write_split
 
 with stage(snakemake.log[0]):
     write_split(

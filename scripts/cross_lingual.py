@@ -1,10 +1,11 @@
-from langadapt import launch
+from langadapt.core import launch
+from langadapt.train.clo import build_cross_lingual
 
 p = snakemake.params
 c = p.cfg
 launch.job(
     snakemake,
-    "langadapt.clo:build_cross_lingual",
+    build_cross_lingual,
     model_dir=snakemake.input.model,
     translations=snakemake.input.data,
     out_dir=snakemake.output[0],

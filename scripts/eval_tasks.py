@@ -1,6 +1,6 @@
-from langadapt.common import stage
-from langadapt.evaluate import write_tasks
-from langadapt.models import load_tokenizer
+from langadapt.core.stage import stage
+from langadapt.eval.evaluate import write_tasks
+from langadapt.models.io import load_tokenizer
 
 p = snakemake.params
 with stage(snakemake.log[0]):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.evaluate import write_evaluations
+from langadapt.core.stage import stage
+from langadapt.eval.evaluate import write_evaluations
 
 p = snakemake.params
 with stage(snakemake.log[0], snakemake.threads):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.models import fetch_hf_model
+from langadapt.core.stage import stage
+from langadapt.models.io import fetch_hf_model
 
 p = snakemake.params
 with stage(snakemake.log[0]):

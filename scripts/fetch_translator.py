@@ -1,5 +1,6 @@
-from langadapt.common import atomic_dir, stage
-from langadapt.translate import fetch_translation_model
+from langadapt.core.io import atomic_dir
+from langadapt.core.stage import stage
+from langadapt.translate.pipeline import fetch_translation_model
 
 p = snakemake.params
 with stage(snakemake.log[0]):

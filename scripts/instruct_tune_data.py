@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.tune import build_sft_data
+from langadapt.core.stage import stage
+from langadapt.train.tune import build_sft_data
 
 p = snakemake.params
 with stage(snakemake.log[0]):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.lep import build_propagated
+from langadapt.core.stage import stage
+from langadapt.train.lep import build_propagated
 
 i = snakemake.input
 with stage(snakemake.log[0], snakemake.threads):

@@ -1,9 +1,10 @@
-from langadapt import launch
+from langadapt.core import launch
+from langadapt.train.tune import lora_finetune
 
 p = snakemake.params
 launch.job(
     snakemake,
-    "langadapt.tune:lora_finetune",
+    lora_finetune,
     model_dir=snakemake.input.model,
     data_jsonl=snakemake.input.data,
     out_dir=snakemake.output[0],

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.overlap import write_overlap
+from langadapt.core.stage import stage
+from langadapt.vocab.overlap import write_overlap
 
 with stage(snakemake.log[0]):
     write_overlap(snakemake.input.source, snakemake.input.tokenizer, snakemake.output[0])

@@ -1,9 +1,10 @@
-from langadapt import launch
+from langadapt.core import launch
+from langadapt.train.pretrain import run_cpt
 
 p = snakemake.params
 launch.job(
     snakemake,
-    "langadapt.pretrain:run_cpt",
+    run_cpt,
     init_dir=snakemake.input.init,
     train_file=snakemake.input.train,
     heldout_file=snakemake.input.heldout,

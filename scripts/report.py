@@ -1,6 +1,6 @@
-from langadapt.common import stage
-from langadapt.manifest import write_manifest
-from langadapt.report import write_report
+from langadapt.core.stage import stage
+from langadapt.eval.manifest import write_manifest
+from langadapt.eval.report import write_report
 
 p = snakemake.params
 with stage(snakemake.log[0]):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.tokenizers import build_tokenizer
+from langadapt.core.stage import stage
+from langadapt.vocab.build import build_tokenizer
 
 p = snakemake.params
 with stage(snakemake.log[0], snakemake.threads):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.transfer import build_init_model
+from langadapt.core.stage import stage
+from langadapt.transfer.apply import build_init_model
 
 i, p = snakemake.input, snakemake.params
 with stage(snakemake.log[0], snakemake.threads):

@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.translate import build_translations, make_translator
+from langadapt.core.stage import stage
+from langadapt.translate.pipeline import build_translations, make_translator
 
 i, p = snakemake.input, snakemake.params
 c = p.cfg

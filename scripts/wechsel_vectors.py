@@ -1,5 +1,5 @@
-from langadapt.common import stage
-from langadapt.static_vectors import build_wechsel_vectors
+from langadapt.core.stage import stage
+from langadapt.transfer.vectors import build_wechsel_vectors
 
 i, p = snakemake.input, snakemake.params
 with stage(snakemake.log[0], snakemake.threads, p.seed):

@@ -1,6 +1,6 @@
-"""lm-eval hook for the copy task: the scores live in langadapt.evaluate (unit-tested there)."""
+"""lm-eval hook for the copy task: the scores live in langadapt.eval.metrics (unit-tested there)."""
 
-from langadapt.evaluate import copy_scores
+from langadapt.eval.metrics import copy_scores
 
 
 def process_results(doc, results):

@@ -1,6 +1,6 @@
-"""lm-eval hook for the response-language task: the check lives in langadapt.evaluate (unit-tested there)."""
+"""lm-eval hook for the response-language task: the check lives in langadapt.eval.metrics (unit-tested there)."""
 
-from langadapt.evaluate import lang_scores
+from langadapt.eval.metrics import lang_scores
 
 
 def process_results(doc, results):

@@ -33,15 +33,15 @@ def en_docs():
 @pytest.fixture(scope="session")
 def byte_level_tok(en_docs, ru_docs):
     """LLaMa-3-style source tokenizer: English-heavy byte-level BPE."""
-    from langadapt.bootstrap import train_byte_bpe
+    from langadapt.train.bootstrap import train_byte_bpe
 
     return train_byte_bpe(en_docs + ru_docs[:30], 400)
 
 
 @pytest.fixture(scope="session")
 def spm_model(tmp_path_factory, ru_docs):
-    from langadapt.common import write_lines
-    from langadapt.tokenizers import train_sentencepiece
+    from langadapt.core.io import write_lines
+    from langadapt.vocab.sentencepiece import train_sentencepiece
 
     d = tmp_path_factory.mktemp("spm")
     write_lines(d / "ru.txt", ru_docs)
@@ -50,14 +50,14 @@ def spm_model(tmp_path_factory, ru_docs):
 
 @pytest.fixture(scope="session")
 def spm_tok(spm_model):
-    from langadapt.tokenizers import sentencepiece_to_hf
+    from langadapt.vocab.sentencepiece import sentencepiece_to_hf
 
     return sentencepiece_to_hf(spm_model)
 
 
 @pytest.fixture
 def tiny_model(byte_level_tok):
-    from langadapt.bootstrap import tiny_llama
+    from langadapt.train.bootstrap import tiny_llama
 
     return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)
 

@@ -15,8 +15,13 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 def run_snakemake(configfile: Path, dryrun: bool = False, cores: int = 2) -> None:
     """Run the workflow through the Snakemake Python API, as a user's `snakemake --cores N` would."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
-                                          ResourceSettings)
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        ExecutionSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
 
     with SnakemakeApi(OutputSettings(show_failed_logs=True)) as api:
         wf = api.workflow(

@@ -24,7 +24,7 @@ from typing import Callable
 import pytest
 import yaml
 
-from langadapt.errors import LangadaptError
+from langadapt.core.errors import LangadaptError
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -142,7 +142,7 @@ def in_stage(fn: Callable[[Ctx], Path]) -> Callable[[Ctx], Outcome]:
 
         import torch
 
-        from langadapt.common import stage
+        from langadapt.core.stage import stage
 
         threads, root = torch.get_num_threads(), logging.getLogger()
         handlers, level = root.handlers[:], root.level
@@ -216,9 +216,9 @@ def models(tmp_path_factory, byte_level_tok, spm_tok):
     whose vocabulary shares no tokens with the LLM's."""
     import torch
 
-    from langadapt.bootstrap import tiny_llama
-    from langadapt.models import save_model
-    from langadapt.overlap import write_overlap
+    from langadapt.models.io import save_model
+    from langadapt.train.bootstrap import tiny_llama
+    from langadapt.vocab.overlap import write_overlap
 
     d = tmp_path_factory.mktemp("models")
     arch = dict(hidden_size=16, layers=1, heads=2, intermediate_size=32, max_len=64, seed=0)
@@ -321,7 +321,7 @@ def results_under_a_file(c: Ctx) -> Outcome:
 
 
 def plm_no_shared(c: Ctx) -> Path:
-    from langadapt.transfer import build_init_model
+    from langadapt.transfer.apply import build_init_model
 
     d = c.fixture("models") / "plm_setup"
     build_init_model(d / "base", d / "tok", d / "overlap.json", c.tmp / "out", "let", {}, plm=d / "plm")
@@ -329,14 +329,14 @@ def plm_no_shared(c: Ctx) -> Path:
 
 
 def fetch_pickle(c: Ctx) -> Path:
-    from langadapt.models import fetch_hf_model
+    from langadapt.models.io import fetch_hf_model
 
     fetch_hf_model(str(c.fixture("models") / "pickle"), c.tmp / "base")
     return c.tmp / "base"
 
 
 def base_instruct_mismatch(c: Ctx) -> Path:
-    from langadapt.lep import build_propagated
+    from langadapt.train.lep import build_propagated
 
     d = c.fixture("models")
     build_propagated(d / "instruct", d / "good", c.tmp / "out", "overlap", base_dir=d / "good",
@@ -345,7 +345,7 @@ def base_instruct_mismatch(c: Ctx) -> Path:
 
 
 def missing_deb(c: Ctx) -> Path:
-    from langadapt.corpus import fetch_deb
+    from langadapt.data.corpus import fetch_deb
 
     fetch_deb("no-such-package-langadapt", c.tmp / "out", apt_update="never")
     return c.tmp / "out"
@@ -438,7 +438,7 @@ def test_bad_input(case, tmp_path, request, capsys):
 def test_invalid_utf8_is_counted_and_handled_per_config(mode, tmp_path):
     """A planted undecodable byte: its document dropped or kept with U+FFFD, counted in the source's
     stats either way; a legitimate U+FFFD in another document is text and stays."""
-    from langadapt.common import read_json, read_lines
+    from langadapt.core.io import read_json, read_lines
 
     cfg = files_config(tmp_path, corpus={"invalid_utf8": mode})
     path, offset = bad_utf8_file(tmp_path)
@@ -456,7 +456,7 @@ def test_invalid_utf8_is_counted_and_handled_per_config(mode, tmp_path):
 
 
 def test_atomic_writers_leave_no_temporary_file_on_failure(tmp_path):
-    from langadapt.common import write_json, write_lines
+    from langadapt.core.io import write_json, write_lines
 
     def lines():
         yield "one"
@@ -473,9 +473,9 @@ def test_atomic_writers_leave_no_temporary_file_on_failure(tmp_path):
 
 
 def test_every_loader_refuses_a_pickle_only_directory(models, tmp_path):
-    from langadapt.evaluate import evaluate_model
-    from langadapt.models import fetch_hf_model, load_config, load_model
-    from langadapt.translate import Seq2SeqTranslator, fetch_translation_model
+    from langadapt.eval.evaluate import evaluate_model
+    from langadapt.models.io import fetch_hf_model, load_config, load_model
+    from langadapt.translate.pipeline import Seq2SeqTranslator, fetch_translation_model
 
     d = str(models / "pickle")
     for load in (load_model, load_config, lambda p: fetch_hf_model(p, tmp_path / "a"), Seq2SeqTranslator,
@@ -488,7 +488,8 @@ def test_every_loader_refuses_a_pickle_only_directory(models, tmp_path):
 
 
 def test_remote_code_runs_only_when_the_config_trusts_it(models):
-    from langadapt.models import check_model_dir, load_config, load_model, load_tokenizer
+    from langadapt.models.files import check_model_dir
+    from langadapt.models.io import load_config, load_model, load_tokenizer
 
     d = models / "custom"
     for load in (load_model, load_config):
@@ -508,7 +509,7 @@ def test_remote_code_runs_only_when_the_config_trusts_it(models):
 
 
 def test_the_default_config_does_not_trust_remote_code():
-    from langadapt.config import validate_config
+    from langadapt.workflow import validate_config
 
     cfg = validate_config(yaml.safe_load((ROOT / "config.yaml").read_text()), ROOT / "schemas/config.schema.yaml")
     assert cfg["models"]["trust_remote_code"] is False
@@ -587,8 +588,8 @@ DEB_KEYS = [
 def test_debian_package_names_are_validated_before_they_reach_apt(key, put, value, monkeypatch):
     """Every config value that becomes an apt-get argument matches the package-name pattern (no
     leading '-', no spaces or shell characters); fetch_deb refuses others itself before running anything."""
-    from langadapt import corpus
-    from langadapt.config import validate_config
+    from langadapt.data import corpus
+    from langadapt.workflow import validate_config
 
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     put(cfg, value)
@@ -602,7 +603,7 @@ def test_debian_package_names_are_validated_before_they_reach_apt(key, put, valu
 def test_results_dir_that_is_not_writable_for_this_user(tmp_path, monkeypatch):
     """Root writes through permission bits (so the workflow case uses a file as parent); for
     everyone else os.access decides."""
-    from langadapt import config
+    from langadapt import workflow as config
 
     cfg = {"results_dir": str(tmp_path / "results"), "experiment": "x"}
     config.check_results_dir(cfg)
@@ -615,7 +616,7 @@ def test_results_dir_that_is_not_writable_for_this_user(tmp_path, monkeypatch):
 
 def test_sigterm_ends_a_stage_like_an_interrupt(tmp_path):
     """scancel and time limits send SIGTERM: the stage removes its temporary output and says so."""
-    code = ("import time\nfrom langadapt.common import atomic_dir, stage\n"
+    code = ("import time\nfrom langadapt.core.io import atomic_dir\nfrom langadapt.core.stage import stage\n"
             f"with stage({str(tmp_path / 'logs' / 'job' / 'x.log')!r}):\n"
             f"    with atomic_dir({str(tmp_path / 'out')!r}) as tmp:\n"
             "        print('started', flush=True)\n        time.sleep(60)\n")

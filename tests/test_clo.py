@@ -5,9 +5,15 @@ import copy
 import numpy as np
 import torch
 
-from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-from langadapt.clo import (clo_loss, encode_pairs, preference_pairs, reference_logps, sequence_logps,
-                           train_only_attention)
+from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
+from langadapt.train.clo import (
+    clo_loss,
+    encode_pairs,
+    preference_pairs,
+    reference_logps,
+    sequence_logps,
+    train_only_attention,
+)
 
 EN = [[{"role": "user", "content": "Repeat: open the file"}, {"role": "assistant", "content": "open the file"}]]
 RU = [[{"role": "user", "content": "Повтори: открыть файл"}, {"role": "assistant", "content": "открыть файл"}]]
@@ -73,9 +79,9 @@ def test_build_cross_lingual_trains_attention_only(tmp_path, byte_level_tok):
 
     import pytest
 
-    from langadapt.clo import build_cross_lingual
-    from langadapt.errors import LangadaptError
-    from langadapt.models import load_model, save_model
+    from langadapt.core.errors import LangadaptError
+    from langadapt.models.io import load_model, save_model
+    from langadapt.train.clo import build_cross_lingual
 
     tok = _chat(byte_level_tok)
     save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from langadapt.config import validate_config
-from langadapt.errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.workflow import validate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
@@ -35,7 +35,7 @@ def test_minimal_config_gets_every_default():
 
 
 def test_lep_plan_table3_on_the_main_inits_one_propagation_for_the_comparison():
-    from langadapt.config import lep_plan, transfer_plan
+    from langadapt.workflow import lep_plan, transfer_plan
 
     cfg = validate_config(load("config.yaml"), SCHEMA)
     props, tuned = lep_plan(cfg, transfer_plan(cfg))
@@ -71,7 +71,7 @@ def test_bad_value_names_the_key(patch, key):
 
 
 def plan(**transfer):
-    from langadapt.config import transfer_plan
+    from langadapt.workflow import transfer_plan
 
     cfg = load("configs/smoke.yaml")
     cfg["transfer"] = transfer
@@ -102,7 +102,7 @@ def test_bad_transfer_plan_names_the_key(transfer, message):
 
 
 def test_plm_tokenizer_kind_needs_an_hf_plm_on_that_variant():
-    from langadapt.config import transfer_plan
+    from langadapt.workflow import transfer_plan
 
     cfg = load("configs/smoke.yaml")
     cfg["tokenizer"]["variants"]["rugpt"] = {"kind": "plm"}

@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from langadapt import corpus
-from langadapt.errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.data import corpus
 
 
 def test_clean_drops_short_wrong_script_invalid_and_duplicates():

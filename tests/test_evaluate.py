@@ -3,10 +3,10 @@ import math
 
 import pytest
 
-from langadapt.common import write_lines
-from langadapt.errors import LangadaptError
-from langadapt.evaluate import bpb_task_name, write_evaluation, write_tasks
-from langadapt.models import save_model
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import write_lines
+from langadapt.eval.evaluate import bpb_task_name, write_evaluation, write_tasks
+from langadapt.models.io import save_model
 
 
 def test_lm_eval_bits_per_byte_on_local_tasks(tmp_path, tiny_model, byte_level_tok, ru_docs, en_docs):
@@ -32,7 +32,7 @@ def test_lm_eval_bits_per_byte_on_local_tasks(tmp_path, tiny_model, byte_level_t
 def test_lcs_length_matches_the_dynamic_programme():
     import random
 
-    from langadapt.evaluate import lcs_length
+    from langadapt.eval.metrics import lcs_length
 
     def table(a, b):
         t = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
@@ -48,7 +48,7 @@ def test_lcs_length_matches_the_dynamic_programme():
 
 
 def test_copy_scores():
-    from langadapt.evaluate import copy_scores
+    from langadapt.eval.metrics import copy_scores
 
     assert copy_scores("Привет, мир", " Привет, мир\n") == {"exact_match": 1.0, "length_ratio": 1.0, "lcs_ratio": 1.0}
     s = copy_scores("Привет, мир", "Привет")
@@ -57,7 +57,7 @@ def test_copy_scores():
 
 
 def test_multiple_choice_docs_hold_the_true_continuation_once(ru_docs):
-    from langadapt.evaluate import choice_docs
+    from langadapt.eval.evaluate import choice_docs
 
     docs = choice_docs(ru_docs, 50, 160)
     assert len(docs) >= 20
@@ -74,8 +74,8 @@ def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level
     """Copy (generation, chat template) for an instruct model only; multiple choice for every model."""
     import copy
 
-    from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-    from langadapt.evaluate import task_name
+    from langadapt.eval.evaluate import task_name
+    from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
 
     tiny_model = tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0)
     write_lines(tmp_path / "ru.txt", ru_docs[:40])
@@ -97,7 +97,7 @@ def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level
     assert task_name("copy", "ru") not in base and task_name("lang", "ru") not in base and task_name("mc", "ru") in base
     # one job for several models (evaluate.one_job_per: stage) writes what a job per model writes;
     # an unreadable model in the list stops it before the first evaluation
-    from langadapt.evaluate import write_evaluations
+    from langadapt.eval.evaluate import write_evaluations
 
     with pytest.raises(LangadaptError, match="nowhere"):
         write_evaluations([(tmp_path / "instruct", tmp_path / "x.json", True), (tmp_path / "nowhere", "y.json", False)],
@@ -115,8 +115,8 @@ def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_m
 
     import pytest
 
-    from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS
-    from langadapt.errors import LangadaptError
+    from langadapt.core.errors import LangadaptError
+    from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS
 
     write_lines(tmp_path / "ru.txt", ru_docs[:40])
     heldout = {"ru": str(tmp_path / "ru.txt")}
@@ -132,7 +132,7 @@ def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_m
 
 
 def test_in_language_by_script():
-    from langadapt.evaluate import in_language
+    from langadapt.eval.metrics import in_language
 
     assert in_language("Привет, мир! OK", "ru") == 1.0 and in_language("Hello, мир", "ru") == 0.0
     assert in_language("Hello world", "en") == 1.0 and in_language("12 345 ...", "en") == 0.0
@@ -141,8 +141,8 @@ def test_in_language_by_script():
 def test_builtin_tasks_run_beside_the_local_ones_and_reach_the_summary(tmp_path, tiny_model, byte_level_tok, ru_docs):
     """lm-eval tasks named in builtin.json (not globbed as local) run through the task index and
     land in the summary as {task}_{metric} columns."""
-    from langadapt.evaluate import task_name
-    from langadapt.report import summary_table
+    from langadapt.eval.evaluate import task_name
+    from langadapt.eval.report import summary_table
 
     write_lines(tmp_path / "ru.txt", ru_docs[:40])
     heldout = {"ru": str(tmp_path / "ru.txt")}
@@ -166,7 +166,7 @@ def test_builtin_tasks_run_beside_the_local_ones_and_reach_the_summary(tmp_path,
 def test_unknown_builtin_task_is_refused_before_any_output(tmp_path, ru_docs):
     import pytest
 
-    from langadapt.errors import LangadaptError
+    from langadapt.core.errors import LangadaptError
 
     write_lines(tmp_path / "ru.txt", ru_docs[:40])
     with pytest.raises(LangadaptError, match=r"^config key 'evaluate.builtin.tasks': 'xnli_klingon' is not a task"):
@@ -179,7 +179,7 @@ def test_lm_eval_environment_report_is_computed_once_per_process(monkeypatch):
     the first call computes it, the others get the same fields."""
     import lm_eval.evaluator as ev
 
-    from langadapt.evaluate import _env_info_once
+    from langadapt.eval.evaluate import _env_info_once
 
     calls = []
 

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from langadapt import launch
-from langadapt.common import write_lines
-from langadapt.errors import LangadaptError
-from langadapt.models import load_model, save_model
+from langadapt.core import launch
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import write_lines
+from langadapt.models.io import load_model, save_model
 
 CFG = {"block_size": 32, "batch_size": 4, "grad_accum": 1, "lr": 0.02, "weight_decay": 0.0, "warmup_steps": 0,
        "epochs": 1, "max_steps": -1, "max_tokens": 48 * 32, "logging_steps": 1}
@@ -25,7 +25,7 @@ def _inputs(tmp_path, model, tok, docs):
 def test_cpt_in_two_processes_shards_the_data_and_writes_one_valid_model(tmp_path, tiny_model, byte_level_tok,
                                                                           ru_docs):
     kw = _inputs(tmp_path, tiny_model, byte_level_tok, ru_docs)
-    launch.run("langadapt.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"), cfg=CFG, seed=0), 2,
+    launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"), cfg=CFG, seed=0), 2,
                log_file=tmp_path / "cpt.log", threads=2)
     m = json.loads((tmp_path / "cpt" / "cpt_metrics.json").read_text())
     # 48 blocks, 4 per worker per step, 2 workers: 6 steps (one process would take 12)
@@ -46,7 +46,7 @@ def test_cpt_in_two_processes_shards_the_data_and_writes_one_valid_model(tmp_pat
 def test_a_worker_error_is_the_one_line_a_single_process_gives(tmp_path, tiny_model, byte_level_tok, ru_docs):
     kw = _inputs(tmp_path, tiny_model, byte_level_tok, ru_docs)
     with pytest.raises(LangadaptError, match="^pretrain: the training text gives no full block of 100000 tokens$"):
-        launch.run("langadapt.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"),
+        launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"),
                    cfg=dict(CFG, block_size=100000), seed=0), 2, threads=2)
     assert not (tmp_path / "cpt").exists() and not any(p.name.startswith(".cpt") for p in tmp_path.iterdir())
 
@@ -60,8 +60,9 @@ def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, 
     """The preference trainer (own loss, precomputed reference log-probs per example) under DDP."""
     import json as _json
 
-    from langadapt.bootstrap import tiny_llama
     from test_clo import EN, RU, _chat
+
+    from langadapt.train.bootstrap import tiny_llama
 
     tok = _chat(byte_level_tok)
     save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
@@ -70,7 +71,7 @@ def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, 
                                                            ensure_ascii=False) + "\n" for _ in range(6)))
     train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 1, "max_steps": -1, "warmup_steps": 0,
                  "weight_decay": 0.0, "logging_steps": 1}
-    launch.run("langadapt.clo:build_cross_lingual",
+    launch.run("langadapt.train.clo:build_cross_lingual",
                dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
                     out_dir=str(tmp_path / "clo"), objective="clo", n=6, beta=0.5, nll_weight=1.0,
                     train_cfg=train_cfg, max_len=64, seed=0), 2, threads=2)
@@ -91,7 +92,7 @@ def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one
     assert launch.job(smk, "json:dumps", obj=[1, 2]) == "[1, 2]"
     assert (tmp_path / "logs" / "rule" / "job.log").exists()
     with pytest.raises(SystemExit) as ex:
-        launch.job(smk, "langadapt.clo:build_cross_lingual", model_dir=str(tmp_path), translations="x", out_dir="y",
+        launch.job(smk, "langadapt.train.clo:build_cross_lingual", model_dir=str(tmp_path), translations="x", out_dir="y",
                    objective="nope", n=1, beta=0.1, nll_weight=1.0, train_cfg={}, max_len=8, seed=0)
     assert ex.value.code == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]

@@ -1,12 +1,12 @@
+import numpy as np
 import pytest
 import torch
 
-from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-from langadapt.errors import LangadaptError
-from langadapt.lep import propagate
-from langadapt.overlap import compute_overlap
-from langadapt.transfer import transfer_model
-import numpy as np
+from langadapt.core.errors import LangadaptError
+from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
+from langadapt.train.lep import propagate
+from langadapt.transfer.apply import transfer_model
+from langadapt.vocab.overlap import compute_overlap
 
 
 def _instruct_tok(tok):
@@ -116,7 +116,7 @@ def test_overlap_and_conversion_recover_a_planted_map_swap_does_not(byte_level_t
 
 
 def test_fit_linear_map_recovers_the_map_in_float64():
-    from langadapt.lep import fit_linear_map
+    from langadapt.train.lep import fit_linear_map
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn((200, 16), generator=g, dtype=torch.float64)
@@ -141,8 +141,8 @@ def test_donor_with_another_vocabulary_is_refused(tmp_path, byte_level_tok, spm_
     """A CPT model whose tokenizer is not the variant's: one line, before any output."""
     import copy
 
-    from langadapt.lep import build_propagated
-    from langadapt.models import save_model
+    from langadapt.models.io import save_model
+    from langadapt.train.lep import build_propagated
 
     base, inst, cpt, ov = _setup(byte_level_tok, spm_tok)
     save_model(inst, _instruct_tok(byte_level_tok), tmp_path / "instruct")
@@ -166,8 +166,8 @@ def test_base_of_another_width_is_refused_before_loading_weights(tmp_path, byte_
     """Checked on the configs: a base model of another hidden size never gets its weights loaded."""
     import copy
 
-    from langadapt.lep import build_propagated
-    from langadapt.models import save_model
+    from langadapt.models.io import save_model
+    from langadapt.train.lep import build_propagated
 
     base, inst, cpt, ov = _setup(byte_level_tok, spm_tok)
     save_model(inst, _instruct_tok(byte_level_tok), tmp_path / "instruct")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from langadapt.errors import LangadaptError
-from langadapt.lexicon import build_lexicon
-from langadapt.translate import DictionaryTranslator
+from langadapt.core.errors import LangadaptError
+from langadapt.translate.lexicon import build_lexicon
+from langadapt.translate.pipeline import DictionaryTranslator
 
 # Mueller-like: the wrong sense listed first, "click" missing, "the" with a junk sense
 PAIRS = [("file", "напильник"), ("file", "файл"), ("save", "сохранить"), ("save", "спасти"),

@@ -1,6 +1,6 @@
 import hashlib
 
-from langadapt.manifest import read_manifest, result_files, write_manifest
+from langadapt.eval.manifest import read_manifest, result_files, write_manifest
 
 
 def test_manifest_hashes_every_result_file_and_leaves_out_timings_and_logs(tmp_path):

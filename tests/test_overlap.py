@@ -1,4 +1,4 @@
-from langadapt.overlap import compute_overlap, family, surfaces
+from langadapt.vocab.overlap import compute_overlap, family, surfaces
 
 
 def test_families(byte_level_tok, spm_tok):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from langadapt.pretrain import continued_pretraining
+from langadapt.train.pretrain import continued_pretraining
 
 
 def test_cpt_trains_only_embeddings_and_lowers_loss(tmp_path, tiny_model, byte_level_tok, ru_docs):
@@ -39,9 +39,8 @@ def _crashing_trainer(at_step):
 
 
 def _cpt(tiny_model, tok, docs, tmp_path, name, **kw):
-    from langadapt.train import BlockDataset, pack_blocks, train
-
-    from langadapt.pretrain import freeze_all_but_embeddings
+    from langadapt.train.pretrain import freeze_all_but_embeddings
+    from langadapt.train.trainer import BlockDataset, pack_blocks, train
 
     freeze_all_but_embeddings(tiny_model)
     blocks = pack_blocks(tok, docs, 32)
@@ -52,8 +51,8 @@ def _cpt(tiny_model, tok, docs, tmp_path, name, **kw):
 def test_a_crashed_run_resumes_from_its_last_checkpoint_to_the_same_weights(tmp_path, byte_level_tok, ru_docs):
     """Crash after step 9 (checkpoints at 4 and 8); the next run starts at 8 and ends bit-identical
     to an unbroken run, loss log included; checkpoints of other settings are not resumed."""
-    from langadapt.bootstrap import tiny_llama
-    from langadapt.train import resume_point
+    from langadapt.train.bootstrap import tiny_llama
+    from langadapt.train.trainer import resume_point
 
     def model():
         return tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0)
@@ -79,7 +78,7 @@ def test_a_crashed_run_resumes_from_its_last_checkpoint_to_the_same_weights(tmp_
 def test_an_incomplete_checkpoint_is_skipped(tmp_path):
     import json
 
-    from langadapt.train import CHECKPOINT_KEY, resume_point
+    from langadapt.train.trainer import CHECKPOINT_KEY, resume_point
 
     for step in (4, 8):
         (tmp_path / f"checkpoint-{step}").mkdir()

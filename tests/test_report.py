@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from langadapt.report import write_report
+from langadapt.eval.report import write_report
 
 
 def _eval(path, bpb_ru, cpt_ru, copy_lcs=None):

@@ -190,7 +190,7 @@ def test_slurm_gpu_job_asks_sbatch_for_gpus(slurm_smoke, tmp_path):
 def test_slurm_results_match_local_run(slurm_smoke, smoke):
     """The SLURM run wrote what the local smoke run wrote (as that run left it), byte for byte:
     the two reports' manifests (sha256 of every result file) are the same."""
-    from langadapt.manifest import read_manifest
+    from langadapt.eval.manifest import read_manifest
 
     tmp, res, _, _ = slurm_smoke
     local_tmp, _ = smoke

@@ -1,11 +1,11 @@
 import gzip
 
 import numpy as np
-
 import pytest
 
-from langadapt.errors import LangadaptError
-from langadapt.static_vectors import alignment_precision, focus_vectors, procrustes, read_dictionary, read_mueller
+from langadapt.core.errors import LangadaptError
+from langadapt.data.dictionaries import read_dictionary, read_mueller
+from langadapt.transfer.vectors import alignment_precision, focus_vectors, procrustes
 
 MUELLER = """00databaseinfo
    header line

@@ -1,9 +1,10 @@
+import pytest
 import sentencepiece as spm
 
-from langadapt.tokenizers import sentencepiece_to_hf, tokenization_metrics, train_sentencepiece
-from langadapt.common import write_lines
-import pytest
-from langadapt.errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import write_lines
+from langadapt.vocab.build import tokenization_metrics
+from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
 
 def test_hf_export_tokenizes_exactly_like_sentencepiece(spm_model, spm_tok, ru_docs):
@@ -42,7 +43,7 @@ def test_too_large_vocabulary_is_a_clear_error(tmp_path):
 
 
 def test_tokenizer_mix_byte_share(ru_docs, en_docs):
-    from langadapt.tokenizers import tokenizer_mix
+    from langadapt.vocab.build import tokenizer_mix
 
     mix = tokenizer_mix(ru_docs, en_docs, 0.2)
     en = sum(len(d.encode()) for d in mix[len(ru_docs):])
@@ -53,9 +54,9 @@ def test_tokenizer_mix_byte_share(ru_docs, en_docs):
 
 
 def test_plm_kind_adopts_the_plm_tokenizer(tmp_path, byte_level_tok, spm_tok, ru_docs, en_docs):
-    from langadapt.common import write_lines
-    from langadapt.models import load_tokenizer
-    from langadapt.tokenizers import build_tokenizer
+    from langadapt.core.io import write_lines
+    from langadapt.models.io import load_tokenizer
+    from langadapt.vocab.build import build_tokenizer
 
     byte_level_tok.save_pretrained(tmp_path / "source")
     spm_tok.save_pretrained(tmp_path / "plm")

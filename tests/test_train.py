@@ -5,8 +5,8 @@ import copy
 import numpy as np
 import torch
 
-from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-from langadapt.train import BlockDataset, sft_examples, trim_batch, trim_padding
+from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
+from langadapt.train.trainer import BlockDataset, sft_examples, trim_batch, trim_padding
 
 
 def _chat_data(byte_level_tok, ru_docs, max_len=200):
@@ -52,7 +52,7 @@ def test_pretraining_blocks_and_preference_pairs_keep_a_common_width():
 
 
 def test_learned_logits_are_the_models_own_at_the_learned_positions(byte_level_tok, ru_docs):
-    from langadapt.train import head_is_plain, learned_logits
+    from langadapt.train.trainer import head_is_plain, learned_logits
 
     tok, ids, labels = _chat_data(byte_level_tok, ru_docs)
     model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0).eval()
@@ -72,7 +72,7 @@ def test_learned_logits_are_the_models_own_at_the_learned_positions(byte_level_t
 def test_a_soft_capped_head_is_not_plain_and_keeps_full_logits(byte_level_tok, ru_docs):
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
-    from langadapt.train import head_is_plain
+    from langadapt.train.trainer import head_is_plain
 
     tok, ids, labels = _chat_data(byte_level_tok, ru_docs)
     torch.manual_seed(0)
@@ -85,7 +85,7 @@ def test_a_soft_capped_head_is_not_plain_and_keeps_full_logits(byte_level_tok, r
 def test_chat_training_on_learned_positions_matches_the_plain_trainer(tmp_path, byte_level_tok, ru_docs, monkeypatch):
     """Same losses, same weights as the Trainer's own loss on full logits, with gradient
     accumulation (the loss summed over the accumulated batch's learned tokens)."""
-    import langadapt.train as T
+    from langadapt.train import trainer as T
 
     tok, ids, labels = _chat_data(byte_level_tok, ru_docs)
     ids, labels = np.concatenate([ids] * 4), np.concatenate([labels] * 4)
@@ -109,7 +109,7 @@ def test_chat_training_on_learned_positions_matches_the_plain_trainer(tmp_path, 
 def test_the_head_check_skips_examples_that_learn_nothing(byte_level_tok, ru_docs):
     """A prompt cut off by max_len leaves an example without a learned token: the check
     uses the first example that learns something, and a batch of none cannot tell."""
-    from langadapt.train import head_is_plain
+    from langadapt.train.trainer import head_is_plain
 
     tok, ids, labels = _chat_data(byte_level_tok, ru_docs)
     model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0).eval()

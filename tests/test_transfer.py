@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from langadapt.errors import LangadaptError
-from langadapt.overlap import compute_overlap
-from langadapt.transfer import get_method, transfer_model
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.apply import transfer_model
 from langadapt.transfer.mean import mean_subtoken_init
+from langadapt.transfer.registry import get_method
+from langadapt.vocab.overlap import compute_overlap
 
 
 def test_mean_of_subtokens_matches_definition():
@@ -48,9 +49,9 @@ def test_unknown_method_is_refused():
 @pytest.fixture
 def dirs(tmp_path, tiny_model, byte_level_tok, spm_tok):
     """A saved base model, a new tokenizer with its overlap, and a PLM (other width) on that tokenizer."""
-    from langadapt.bootstrap import tiny_llama
-    from langadapt.models import save_model
-    from langadapt.overlap import write_overlap
+    from langadapt.models.io import save_model
+    from langadapt.train.bootstrap import tiny_llama
+    from langadapt.vocab.overlap import write_overlap
 
     save_model(tiny_model, byte_level_tok, tmp_path / "base")
     spm_tok.save_pretrained(tmp_path / "tok")
@@ -61,14 +62,14 @@ def dirs(tmp_path, tiny_model, byte_level_tok, spm_tok):
 
 
 def build(d, method, **kw):
-    from langadapt.transfer import build_init_model
+    from langadapt.transfer.apply import build_init_model
 
     build_init_model(d / "base", d / "tok", d / "overlap.json", d / "out", method, {}, **kw)
 
 
 @pytest.mark.parametrize("method", ["let", "salt"])
 def test_plm_methods_build_a_model_with_the_new_vocabulary(dirs, spm_tok, method):
-    from langadapt.models import load_model
+    from langadapt.models.io import load_model
 
     build(dirs, method, plm=dirs / "plm")
     model = load_model(dirs / "out")
@@ -84,8 +85,8 @@ def test_plm_with_another_tokenizer_is_refused_before_any_work(dirs, byte_level_
 
 
 def test_plm_with_fewer_rows_than_tokens_is_refused(dirs, spm_tok):
-    from langadapt.bootstrap import tiny_llama
-    from langadapt.models import save_model
+    from langadapt.models.io import save_model
+    from langadapt.train.bootstrap import tiny_llama
 
     plm = tiny_llama(spm_tok, hidden_size=8, layers=1, heads=2, intermediate_size=16, max_len=64, seed=1)
     plm.resize_token_embeddings(len(spm_tok) - 5)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from langadapt.errors import LangadaptError
-from langadapt.transfer import METHODS, copy_shared, get_method
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.apply import copy_shared
 from langadapt.transfer.combine import sparsemax_sorted, sparsemax_topk
+from langadapt.transfer.registry import METHODS, get_method
 
 N_NEW, N_OLD, D_PLM, D_LLM = 400, 300, 12, 20
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from langadapt.transfer import get_method
 from langadapt.transfer.reference import focus_reference, rowwise_cosine, wechsel_reference
+from langadapt.transfer.registry import get_method
 
 N_OLD, N_NEW, D, D_AUX = 300, 400, 32, 16
 

@@ -2,9 +2,14 @@
 
 import pytest
 
-from langadapt.errors import LangadaptError
-from langadapt.translate import (DictionaryTranslator, Translator, join_components, split_components,
-                                 translate_datapoints)
+from langadapt.core.errors import LangadaptError
+from langadapt.translate.pipeline import (
+    DictionaryTranslator,
+    Translator,
+    join_components,
+    split_components,
+    translate_datapoints,
+)
 
 
 class Upper(Translator):
@@ -91,8 +96,8 @@ def test_dictionary_translator_keeps_case_numbers_and_indicators():
 def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp_path, en_docs):
     import json
 
-    from langadapt.common import write_lines
-    from langadapt.translate import build_translations
+    from langadapt.core.io import write_lines
+    from langadapt.translate.pipeline import build_translations
 
     write_lines(tmp_path / "en.txt", en_docs[:60])
     pairs = [{"id": f"page{k // 3}#p{k}", "en": f"Open the file {k}.", "ru": f"Открыть файл {k}."} for k in range(12)]
@@ -112,8 +117,8 @@ def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp
 
 
 def test_too_few_translations_for_clo_fail_translate_with_no_output(tmp_path, en_docs):
-    from langadapt.common import write_lines
-    from langadapt.translate import build_translations
+    from langadapt.core.io import write_lines
+    from langadapt.translate.pipeline import build_translations
 
     write_lines(tmp_path / "en.txt", en_docs[:60])
     with pytest.raises(LangadaptError, match=r"^translate: 0 of 22 data points translated, fewer than the 20 needed "
@@ -128,8 +133,7 @@ def test_model_backend_without_a_model_is_refused_at_config_time():
 
     import yaml
 
-    from langadapt.config import validate_config
-    from langadapt.translate import check_translate_config
+    from langadapt.workflow import check_translate_config, validate_config
 
     root = Path(__file__).resolve().parent.parent
     cfg = validate_config(yaml.safe_load((root / "configs/smoke.yaml").read_text()), root / "schemas/config.schema.yaml")
@@ -144,8 +148,8 @@ def test_model_backend_without_a_model_is_refused_at_config_time():
 def _chat_model_dir(tmp_path, byte_level_tok):
     import copy
 
-    from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-    from langadapt.models import save_model
+    from langadapt.models.io import save_model
+    from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
 
     tok = copy.deepcopy(byte_level_tok)
     tok.chat_template, tok.eos_token = CHAT_TEMPLATE, CHAT_TOKENS[-1]
@@ -157,7 +161,7 @@ def _chat_model_dir(tmp_path, byte_level_tok):
 def test_causal_lm_backend_runs_through_the_pipeline(tmp_path, byte_level_tok):
     """A (random, tiny) chat model as translator: one output per input, every data point gets a
     recorded path whatever the model writes."""
-    from langadapt.translate import make_translator
+    from langadapt.translate.pipeline import make_translator
 
     tr = make_translator("causal_lm", model=str(_chat_model_dir(tmp_path, byte_level_tok)), batch_size=2,
                          max_new_tokens=12)
@@ -172,8 +176,8 @@ def test_seq2seq_backend_loads_and_generates(tmp_path, byte_level_tok):
     """The hf_seq2seq path on a tiny encoder-decoder saved locally (no hub)."""
     from transformers import BartConfig, BartForConditionalGeneration
 
-    from langadapt.models import save_model
-    from langadapt.translate import make_translator
+    from langadapt.models.io import save_model
+    from langadapt.translate.pipeline import make_translator
 
     cfg = BartConfig(vocab_size=len(byte_level_tok), d_model=16, encoder_layers=1, decoder_layers=1,
                      encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,

@@ -6,11 +6,11 @@ import json
 import pytest
 import torch
 
-from langadapt.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
-from langadapt.common import write_lines
-from langadapt.errors import LangadaptError
-from langadapt.instructions import instruction_conversations
-from langadapt.models import load_model, save_model
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import write_lines
+from langadapt.data.instructions import instruction_conversations
+from langadapt.models.io import load_model, save_model
+from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama
 
 LORA = {"r": 8, "alpha": 16, "dropout": 0.0, "layers": "first_last", "train_embeddings": True,
         "targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
@@ -29,9 +29,9 @@ def instruct_dir(tmp_path, byte_level_tok):
 
 
 def _reply_loss(model_dir, data):
-    from langadapt.models import load_tokenizer
-    from langadapt.train import sft_examples
-    from langadapt.tune import read_conversations
+    from langadapt.models.io import load_tokenizer
+    from langadapt.train.trainer import sft_examples
+    from langadapt.train.tune import read_conversations
 
     model, tok = load_model(model_dir), load_tokenizer(model_dir)
     ids, labels = sft_examples(tok, read_conversations(data), 128)
@@ -50,8 +50,9 @@ def test_templates_in_both_languages_and_copy_examples(ru_docs):
 
 
 def test_calibration_data_holds_the_instruct_models_greedy_answers(tmp_path, instruct_dir, ru_docs):
-    from langadapt.models import load_tokenizer
-    from langadapt.tune import build_calibration_data, generate_replies, read_conversations
+    from langadapt.models.generate import generate_replies
+    from langadapt.models.io import load_tokenizer
+    from langadapt.train.tune import build_calibration_data, read_conversations
 
     write_lines(tmp_path / "ru.txt", ru_docs[:50])
     stats = build_calibration_data(instruct_dir, tmp_path / "ru.txt", tmp_path / "cal.jsonl", n=6, lang="en",
@@ -65,7 +66,7 @@ def test_calibration_data_holds_the_instruct_models_greedy_answers(tmp_path, ins
 
 
 def test_lora_calibration_learns_the_answers_and_merges(tmp_path, instruct_dir, ru_docs):
-    from langadapt.tune import lora_finetune
+    from langadapt.train.tune import lora_finetune
 
     convs = instruction_conversations(ru_docs, 32, seed=0, max_chars=60)
     with open(tmp_path / "data.jsonl", "w") as f:
@@ -86,7 +87,7 @@ def test_lora_calibration_learns_the_answers_and_merges(tmp_path, instruct_dir, 
 
 
 def test_sft_lora_on_all_layers_keeps_the_embeddings(tmp_path, instruct_dir, ru_docs):
-    from langadapt.tune import build_sft_data, lora_finetune
+    from langadapt.train.tune import build_sft_data, lora_finetune
 
     write_lines(tmp_path / "ru.txt", ru_docs[:50])
     build_sft_data(tmp_path / "ru.txt", tmp_path / "sft.jsonl", n=16, lang="ru", copy_fraction=0.5,
@@ -101,7 +102,7 @@ def test_sft_lora_on_all_layers_keeps_the_embeddings(tmp_path, instruct_dir, ru_
 
 
 def test_empty_training_data_is_refused_before_loading(tmp_path, instruct_dir):
-    from langadapt.tune import lora_finetune
+    from langadapt.train.tune import lora_finetune
 
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(LangadaptError, match="no conversations"):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from langadapt.common import read_lines, write_lines
-from langadapt.errors import LangadaptError
-from langadapt.tokenizers import build_tokenizer, check_variant
-from langadapt.vocabulary import token_counts
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import read_lines, write_lines
+from langadapt.vocab.build import build_tokenizer, check_variant
+from langadapt.vocab.merge import token_counts
 
 VARIANTS = {
     "bpe": {"kind": "bpe", "size": 150},
@@ -37,7 +37,7 @@ def corpus(tmp_path_factory, ru_docs, en_docs):
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory, byte_level_tok, en_docs, ru_docs):
     """Source tokenizer directories of both families, English-heavy like the real ones."""
-    from langadapt.tokenizers import sentencepiece_to_hf, train_sentencepiece
+    from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
     d = tmp_path_factory.mktemp("sources")
     byte_level_tok.save_pretrained(d / "byte_level")
@@ -118,8 +118,8 @@ def test_optimized_keeps_specials_bytes_and_most_used_tokens(built, sources, cor
     if fam == "metaspace":
         alphabet = [f"<0x{b:02X}>" for b in range(256)]
     else:
-        from langadapt.overlap import _byte_tables
-        alphabet = list(_byte_tables()[0].values())
+        from langadapt.vocab.overlap import byte_tables
+        alphabet = list(byte_tables()[0].values())
     assert all(id_map[vocab[a]] >= 0 for a in alphabet)
     # the most used half of the model vocabulary on Russian text is kept
     counts = token_counts(src, read_lines(corpus / "ru_train.txt"))
@@ -131,8 +131,8 @@ def test_optimized_keeps_specials_bytes_and_most_used_tokens(built, sources, cor
 def test_overlap_and_init_use_the_id_map(built, sources, tiny_model):
     import torch
 
-    from langadapt.overlap import compute_overlap, load_id_map, surfaces
-    from langadapt.transfer import transfer_model
+    from langadapt.transfer.apply import transfer_model
+    from langadapt.vocab.overlap import compute_overlap, load_id_map, surfaces
 
     src = AutoTokenizer.from_pretrained(sources["byte_level"])
     path, _ = built["byte_level", "optimized"]
@@ -183,7 +183,7 @@ def test_vocabulary_the_corpus_cannot_support_fails_before_output(tmp_path, corp
 
 
 def test_merged_variant_needs_a_bpe_source(tmp_path, corpus, ru_docs):
-    from langadapt.tokenizers import sentencepiece_to_hf, train_sentencepiece
+    from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
     write_lines(tmp_path / "ru.txt", ru_docs)
     sentencepiece_to_hf(train_sentencepiece(tmp_path / "ru.txt", tmp_path / "u", "unigram", 90), tmp_path / "uni")

@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 import torch
-
-from langadapt.bootstrap import tiny_llama
-from langadapt.models import load_model, load_tokenizer, save_model
 from test_lep import _instruct_tok, _setup
+
+from langadapt.models.io import load_model, load_tokenizer, save_model
+from langadapt.train.bootstrap import tiny_llama
 
 
 def _load(d):
@@ -33,8 +33,8 @@ def _assert_same_model(a, b, rows_atol=0.0):
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("method", ["swap", "overlap", "conversion"])
 def test_build_propagated_writes_what_propagate_gives(tmp_path, byte_level_tok, spm_tok, method, tied):
-    from langadapt.lep import build_propagated, propagate
-    from langadapt.overlap import load_overlap, write_overlap
+    from langadapt.train.lep import build_propagated, propagate
+    from langadapt.vocab.overlap import load_overlap, write_overlap
 
     base, inst, cpt, _ = _setup(byte_level_tok, spm_tok, tied=tied)
     with torch.no_grad():  # an instruct model that differs from its base
@@ -58,8 +58,8 @@ def test_build_propagated_writes_what_propagate_gives(tmp_path, byte_level_tok, 
 
 @pytest.mark.parametrize("method", ["mean", "random"])
 def test_build_init_model_writes_what_transfer_model_gives(tmp_path, tiny_model, byte_level_tok, spm_tok, method):
-    from langadapt.overlap import load_overlap, write_overlap
-    from langadapt.transfer import build_init_model, transfer_model
+    from langadapt.transfer.apply import build_init_model, transfer_model
+    from langadapt.vocab.overlap import load_overlap, write_overlap
 
     save_model(tiny_model, byte_level_tok, tmp_path / "base")
     spm_tok.save_pretrained(tmp_path / "tok")
@@ -81,7 +81,7 @@ def _sharded(tmp_path, byte_level_tok, dtype):
 
 
 def test_sharded_bf16_checkpoint_rewrites_only_the_embedding_shards(tmp_path, byte_level_tok, spm_tok):
-    from langadapt.weights import INDEX, Embeddings, write_model
+    from langadapt.models.weights import INDEX, Embeddings, write_model
 
     _sharded(tmp_path, byte_level_tok, torch.bfloat16)
     index = json.loads((tmp_path / "src" / INDEX).read_text())
@@ -112,8 +112,8 @@ def test_sharded_bf16_checkpoint_rewrites_only_the_embedding_shards(tmp_path, by
 
 
 def test_tied_model_takes_no_output_rows(tmp_path, byte_level_tok, spm_tok):
-    from langadapt.errors import LangadaptError
-    from langadapt.weights import Embeddings, write_model
+    from langadapt.core.errors import LangadaptError
+    from langadapt.models.weights import Embeddings, write_model
 
     model = tiny_llama(byte_level_tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0,
                        tie_word_embeddings=True)
@@ -127,7 +127,7 @@ def test_tied_model_takes_no_output_rows(tmp_path, byte_level_tok, spm_tok):
 
 
 def test_embedding_names_of_an_unlisted_architecture_come_from_the_meta_model(tmp_path, byte_level_tok, monkeypatch):
-    from langadapt import weights
+    from langadapt.models import weights
 
     _sharded(tmp_path, byte_level_tok, torch.float32)
     monkeypatch.setattr(weights, "INPUT_NAMES", ())

@@ -38,7 +38,7 @@ def benchmark_times(results: Path) -> dict[str, int]:
 
 def smoke_pairs() -> list[tuple[str, str]]:
     """(vocab, init) pairs of the smoke config: all six initializations on bpe, mean on extended."""
-    from langadapt.config import transfer_plan, validate_config
+    from langadapt.workflow import transfer_plan, validate_config
 
     cfg = validate_config(yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text()),
                           ROOT / "schemas" / "config.schema.yaml")
@@ -95,7 +95,7 @@ def test_smoke_models_load(smoke):
 def test_smoke_cpt_inner_layers_bit_identical(smoke):
     from transformers import AutoModelForCausalLM
 
-    from langadapt.models import inner_state_dict
+    from langadapt.models.io import inner_state_dict
 
     _, res = smoke
     base = inner_state_dict(AutoModelForCausalLM.from_pretrained(res / "models/source/base"))
@@ -132,8 +132,8 @@ def test_smoke_report(smoke):
 def test_smoke_every_initialization(smoke):
     """Six methods on bpe: each initialized model differs from the others on new tokens, keeps the
     shared rows of the base model, and is in the transfer table and the comparison plot."""
-    from langadapt.models import embedding_matrices, load_model, load_tokenizer
-    from langadapt.overlap import load_overlap
+    from langadapt.models.io import embedding_matrices, load_model, load_tokenizer
+    from langadapt.vocab.overlap import load_overlap
 
     _, res = smoke
     ov = load_overlap(res / "overlap/bpe.json")
@@ -164,8 +164,8 @@ def test_smoke_propagation_and_tuning(smoke):
     """Overlap and conversion move the adapted rows, swap keeps them; chat tokens keep the instruct
     model's rows; calibration and SFT change the propagated model but not its tokenizer; only
     instruct models are scored on copy; LEP Tables 3 and 4 are in the report."""
-    from langadapt.bootstrap import CHAT_TOKENS
-    from langadapt.models import embedding_matrices, load_model, load_tokenizer
+    from langadapt.models.io import embedding_matrices, load_model, load_tokenizer
+    from langadapt.train.bootstrap import CHAT_TOKENS
 
     _, res = smoke
     cpt_in = embedding_matrices(load_model(res / "cpt/bpe/mean"))[0].detach()
@@ -203,7 +203,7 @@ def test_smoke_propagation_and_tuning(smoke):
 def test_smoke_translation_and_cross_lingual(smoke):
     """English instructions translated once per data point and split back; CLO and SFT at two sizes
     train attention only; both are scored on the response language; the report compares them."""
-    from langadapt.models import load_model
+    from langadapt.models.io import load_model
 
     _, res = smoke
     rows = [json.loads(line) for line in (res / "translate/instructions.jsonl").read_text().splitlines()]
@@ -310,8 +310,8 @@ def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_
     """The paper's real configs plan the whole DAG (hub models, streamed corpus, every vocabulary
     through init → CPT → LEP → tuning → evaluation, translation and CLO/SFT), every rule that
     trains or runs a model asks for a GPU, and their built-in lm-eval tasks exist."""
-    from langadapt.config import validate_config
-    from langadapt.evaluate import check_builtin
+    from langadapt.eval.evaluate import check_builtin
+    from langadapt.workflow import validate_config
 
     cfg = validate_config(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()),
                           ROOT / "schemas" / "config.schema.yaml")
@@ -342,7 +342,7 @@ def test_smoke_cpt_as_two_processes_writes_a_valid_model(smoke, tmp_path):
     data-parallel, one valid model — inner layers the base model's, embeddings trained."""
     import shutil
 
-    from langadapt.models import load_model
+    from langadapt.models.io import load_model
 
     tmp, _ = smoke
     shutil.copytree(tmp / "as_run" / "smoke", tmp_path / "results" / "smoke", symlinks=True)

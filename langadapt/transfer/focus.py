@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import LangadaptError
-from .combine import mix_rows, sparsemax_topk, uncopied
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.combine import mix_rows, sparsemax_topk, uncopied
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 64, seed: int = 0, **_):

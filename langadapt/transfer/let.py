@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import LangadaptError
-from .combine import new_rows, uncopied
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.combine import new_rows, uncopied
 
 
 def shared_rows(overlap: dict) -> tuple[torch.Tensor, torch.Tensor]:

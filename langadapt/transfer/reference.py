@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from deepfocus.focus import focus_additional_token_initialization
+from deepfocus.vocab_helper import NewToken, OverlappingToken, TokenClass
+from tokenizers import Tokenizer, models
+from transformers import PreTrainedTokenizerFast
+from wechsel import create_target_embeddings
 
 
 def _token(i: int, prefix: str):
-    from deepfocus.vocab_helper import TokenClass
-
     s = f"{prefix}{i}"
     return TokenClass(native_form=s, id=i, canonical_form=s, fuzzy_form=s, uncased_form=s, no_whitespace_form=s,
                       is_beginning_of_word=False)
@@ -21,9 +24,6 @@ def _token(i: int, prefix: str):
 
 def focus_reference(old: torch.Tensor, overlap: dict, vectors: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     """deepfocus's FOCUS step on our overlap and auxiliary vectors: (rows, ids of new tokens it set)."""
-    from deepfocus.focus import focus_additional_token_initialization
-    from deepfocus.vocab_helper import NewToken, OverlappingToken
-
     has_vec = np.abs(vectors).sum(1) > 0
     shared = {int(n): int(o) for n, o in overlap["shared"]}
     overlapping = {f"t{n}": OverlappingToken(source=[_token(o, "s")], target=_token(n, "t"), source_embedding=old[o],
@@ -36,9 +36,6 @@ def focus_reference(old: torch.Tensor, overlap: dict, vectors: np.ndarray) -> tu
 
 
 def _word_tokenizer(n: int, prefix: str):
-    from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast
-
     vocab = {f"{prefix}{i}": i for i in range(n)}
     return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token=f"{prefix}0")))
 
@@ -49,8 +46,6 @@ def wechsel_reference(old: torch.Tensor, source_vectors: np.ndarray, target_vect
 
     Unlike langadapt, the reference recomputes tokens that both vocabularies share too; compare
     the others."""
-    from wechsel import create_target_embeddings
-
     rows, _, _ = create_target_embeddings(source_vectors, target_vectors, _word_tokenizer(len(source_vectors), "s"),
                                           _word_tokenizer(len(target_vectors), "t"), old.numpy(), neighbors=k,
                                           temperature=temperature, verbose=False)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from .combine import uncopied, weighted_rows
-from .let import per_matrix, plm_rows, shared_rows
+from langadapt.transfer.combine import uncopied, weighted_rows
+from langadapt.transfer.let import per_matrix, plm_rows, shared_rows
 
 
 def neighbours(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 4096) -> torch.Tensor:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import LangadaptError
-from .combine import cosine_topk, mix_rows, uncopied
+from langadapt.core.errors import LangadaptError
+from langadapt.transfer.combine import cosine_topk, mix_rows, uncopied
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 10, temperature: float = 0.1, seed: int = 0, **_):

@@ -2,58 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from pathlib import Path
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir
+from langadapt.models.files import check_model_dir, check_remote_code, is_local, read_model_json
 
 log = logging.getLogger(__name__)
-
-
-def is_local(ref: str | os.PathLike) -> bool:
-    """A model reference naming a local directory rather than a hub id (as transformers decides,
-    plus anything written as a path)."""
-    ref = str(ref)
-    return ref.startswith(("/", "./", "../", "~")) or Path(ref).expanduser().is_dir()
-
-
-def read_model_json(path: Path) -> dict:
-    """A JSON file of a model directory; a broken one is one clear error."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise LangadaptError(f"{path}: not valid JSON ({e})") from None
-
-
-def check_remote_code(path: str | os.PathLike, trust_remote_code: bool = False) -> None:
-    """Refuse a directory whose config or tokenizer config maps Auto classes to its own Python code
-    (`auto_map`) unless the config trusts it: loading would import and run that code."""
-    path = Path(path).expanduser()
-    for name in ("config.json", "tokenizer_config.json"):
-        auto_map = read_model_json(path / name).get("auto_map") if (path / name).is_file() else None
-        if auto_map and not trust_remote_code:
-            cls, ref = next(iter(auto_map.items()))
-            ref = next((r for r in ref if r), "?") if isinstance(ref, list) else ref
-            raise LangadaptError(f"model directory {path}: {name} asks to run custom code ({cls}: {ref}); "
-                                 "langadapt runs it only with models.trust_remote_code: true")
-
-
-def check_model_dir(path: str | os.PathLike, trust_remote_code: bool = False) -> Path:
-    """Refuse directories without a config, without safetensors weights (no pickle loading), or
-    with custom code that the config does not trust; reads no weights."""
-    path = Path(path).expanduser()
-    if not path.is_dir():
-        raise LangadaptError(f"model directory {path}: not a directory")
-    if not (path / "config.json").exists():
-        raise LangadaptError(f"model directory {path}: no config.json (not a save_pretrained directory)")
-    if not any(path.glob("*.safetensors")):
-        pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt"))
-        what = f"only pickle checkpoints ({', '.join(pickles)})" if pickles else "no weights"
-        raise LangadaptError(f"model directory {path}: {what}; langadapt loads safetensors only")
-    check_remote_code(path, trust_remote_code)
-    return path
 
 
 def check_tokenizer_fits(where, tokenizer, config) -> None:
@@ -122,7 +78,6 @@ def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remo
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from .common import atomic_dir
 
     if is_local(hub_id):
         hub_id = str(check_model_dir(hub_id, trust_remote_code))

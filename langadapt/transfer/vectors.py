@@ -9,27 +9,29 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
+import os
 import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import read_lines, write_json
+from langadapt.data.dictionaries import read_dictionary
+from langadapt.models.io import load_tokenizer
+from langadapt.vocab.overlap import surfaces
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
-_CYRILLIC_WORD = re.compile(r"^[а-яё]+(?:-[а-яё]+)?$")
-_SENSE = re.compile(r"^\s*(?:\d+[.)]\s*|[а-я]\)\s*)*(.*)$")
 
 
 def _stable_hash(text: str) -> int:
     """gensim seeds each word's initial vector with this; Python's own hash changes per process."""
-    import zlib
-
     return zlib.crc32(text.encode("utf-8"))
 
 
@@ -66,48 +68,6 @@ def words(docs: list[str]) -> list[list[str]]:
     return [_WORD.findall(d.lower()) for d in docs]
 
 
-def read_mueller(dict_dz) -> list[tuple[str, str]]:
-    """(english, russian) word pairs from the Mueller English–Russian dictionary (dictd format):
-    single-word headwords, and the first single-word translation of each numbered sense."""
-    text = gzip.open(dict_dz, "rt", encoding="utf-8", errors="replace").read()
-    pairs = []
-    for entry in re.split(r"\n(?=\S)", text):
-        head, _, body = entry.partition("\n")
-        head = head.strip().lower()
-        if not re.fullmatch(r"[a-z]+", head):
-            continue
-        seen = set()
-        for line in body.splitlines():
-            sense = _SENSE.match(line).group(1)
-            if sense.startswith(("[", "_")) and " " in sense:
-                sense = sense.split(" ", 1)[1] if sense.startswith("_") else sense
-            first = re.split(r"[;,(]", sense, maxsplit=1)[0].strip().lower()
-            if _CYRILLIC_WORD.match(first) and first not in seen:
-                seen.add(first)
-                pairs.append((head, first))
-            if len(seen) >= 3:
-                break
-    return pairs
-
-
-def read_dictionary(path) -> list[tuple[str, str]]:
-    """(source, target) word pairs: a dictd `.dict.dz` (Mueller), an unpacked Debian package
-    holding one, or a text file of tab-separated pairs, one per line."""
-    path = Path(path)
-    if path.is_dir():
-        found = sorted(path.rglob("*.dict.dz"))
-        if not found:
-            raise LangadaptError(f"wechsel: no .dict.dz dictionary file under {path}")
-        path = found[0]
-    if path.name.endswith(".dict.dz"):
-        return read_mueller(path)
-    pairs = [tuple(w.strip().lower() for w in line.split("\t")[:2])
-             for line in path.read_text(encoding="utf-8").splitlines() if line.count("\t") >= 1]
-    if not pairs:
-        raise LangadaptError(f"wechsel: dictionary {path} holds no tab-separated word pairs")
-    return pairs
-
-
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Orthogonal W minimising ||X·W - Y|| (rows paired), from the SVD of XᵀY."""
     u, _, vt = np.linalg.svd(X.T.astype(np.float64) @ Y.astype(np.float64))
@@ -134,8 +94,6 @@ def alignment_precision(X: np.ndarray, Y: np.ndarray, src_words: list[str], seed
 
 def token_strings(tokenizer) -> list[str | None]:
     """Each token's text without its word-boundary marker (None for special tokens)."""
-    from .overlap import surfaces
-
     return [None if s is None else s.decode("utf-8", errors="ignore").strip().lower() or None
             for s in surfaces(tokenizer)]
 
@@ -180,9 +138,6 @@ def load_aux(path) -> dict:
 def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epochs: int, min_count: int,
                         seed: int) -> dict:
     """aux/focus/{vocab}.npz: FOCUS's auxiliary vector for every token of the new vocabulary."""
-    from .common import read_lines, write_json
-    from .models import load_tokenizer
-
     vec = focus_vectors(load_tokenizer(tokenizer_dir), read_lines(target_train), dim=dim, epochs=epochs,
                         min_count=min_count, seed=seed)
     stats = {"tokens": len(vec), "with_vector": int((np.abs(vec).sum(1) > 0).sum()), "dim": dim}
@@ -193,8 +148,6 @@ def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epoch
 
 def read_side(path, lang: str) -> list[str]:
     """Documents of one language: a text file (one per line), or one side of a parallel .jsonl."""
-    from .common import read_lines
-
     if str(path).endswith(".jsonl"):
         return [json.loads(line)[lang] for line in read_lines(path)]
     return read_lines(path)
@@ -207,9 +160,6 @@ def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_t
 
     `source_text`/`target_text`: monolingual text files, or the same parallel .jsonl twice
     (then its two sides, `langs`, are used as comparable corpora; no sentence pairing is used)."""
-    from .common import write_json
-    from .models import load_tokenizer
-
     pairs = read_dictionary(dictionary)
     out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir),
                           read_side(source_text, langs[0]), read_side(target_text, langs[1]), pairs, dim=dim,
@@ -223,9 +173,6 @@ def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_t
 def _save_npz(path, **arrays) -> None:
     """Write atomically (a crash never leaves a half-written .npz) and reproducibly: np.savez
     stamps each member with the current time, so two runs would differ byte for byte."""
-    import os
-    import zipfile
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial.npz")

@@ -20,9 +20,13 @@ import math
 import re
 
 import numpy as np
+import sentencepiece as spm
+from tokenizers import Tokenizer
+from transformers import PreTrainedTokenizerFast
 
-from .errors import LangadaptError
-from .overlap import _byte_tables, family
+from langadapt.core.errors import LangadaptError
+from langadapt.vocab.overlap import byte_tables, family
+from langadapt.vocab.sentencepiece import bpe_merges
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +50,12 @@ def bpe_backend(tokenizer, name: str = "") -> dict:
 
 def donor_tokens(spm_model) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
     """Normal pieces of a SentencePiece BPE model in rank order, and the merges building each (best first)."""
-    import sentencepiece as spm
-
-    from .tokenizers import _bpe_merges
-
     sp = spm.SentencePieceProcessor(model_file=str(spm_model))
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
               if not (sp.is_control(i) or sp.is_unknown(i) or sp.is_byte(i) or sp.is_unused(i))]
     vocab = {p: i for i, p in enumerate(pieces)}
     split: dict[str, list[tuple[str, str]]] = {}
-    for a, b in _bpe_merges(pieces, vocab):
+    for a, b in bpe_merges(pieces, vocab):
         split.setdefault(a + b, []).append((a, b))
     return pieces, split
 
@@ -64,7 +64,7 @@ def to_source_alphabet(pieces: list[str], fam: str) -> list[str]:
     """Rewrite SentencePiece pieces in the source model's alphabet (concatenation-preserving)."""
     if fam != "byte_level":
         return list(pieces)
-    to_unicode, _ = _byte_tables()
+    to_unicode, _ = byte_tables()
     table = [to_unicode[b] for b in range(256)]
     return ["".join(table[b] for b in p.replace(SPACE, " ").encode("utf-8")) for p in pieces]
 
@@ -114,8 +114,6 @@ def append_tokens(backend: dict, tokens: list[str], splits: dict[str, list[tuple
 
 
 def _model_only_core(backend: dict):
-    from tokenizers import Tokenizer
-
     core = dict(backend, normalizer=None, pre_tokenizer=None, post_processor=None, added_tokens=[])
     return Tokenizer.from_str(json.dumps(core))
 
@@ -226,9 +224,6 @@ def merged_tokenizer(source_tok, spm_model, *, kind: str, name: str = "", keep: 
                      size: int | None = None, target_docs: list[str] | None = None):
     """Build an Extended (`keep` ignored) or Optimized vocabulary from `source_tok` and a donor
     SentencePiece BPE model. Returns (fast tokenizer, old->new id map, counts dict)."""
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
     backend = bpe_backend(source_tok, name)
     old_size = len(source_tok)
     if kind == "extended":

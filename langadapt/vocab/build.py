@@ -1,146 +1,22 @@
-"""Target-language tokenizers: SentencePiece training and export as a transformers fast tokenizer.
-
-The export builds the `tokenizers` pipeline directly from the SentencePiece model
-(Metaspace pre-tokenization, BPE merges derived from piece ranks), so it does not depend
-on the slow-tokenizer converters of a particular transformers release.
-"""
+"""The vocabulary variants: build each (bpe, unigram, extended, optimized, plm), check it, and
+measure it (characters per token, fertility, round trip)."""
 
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
+import shutil
+import time
 
 import numpy as np
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, read_lines, write_json, write_lines
+from langadapt.models.io import load_tokenizer
+from langadapt.vocab.merge import bpe_backend, merged_tokenizer
+from langadapt.vocab.overlap import shared_tokens, special_ids
+from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
 log = logging.getLogger(__name__)
-
-SPM_SPECIALS = {"unk": "<unk>", "bos": "<s>", "eos": "</s>", "pad": "<pad>"}
-SPACE = "\u2581"
-
-
-def train_sentencepiece(train_file, model_prefix, kind: str, vocab_size: int, *, threads: int = 1,
-                        byte_fallback: bool = False, character_coverage: float = 0.9999,
-                        max_sentence_length: int = 16384, input_sentence_size: int = 0, seed: int = 0) -> Path:
-    """Train a SentencePiece model (`kind` bpe or unigram) with the LEP paper's options."""
-    import sentencepiece as spm
-
-    if kind not in ("bpe", "unigram"):
-        raise LangadaptError(f"tokenizer kind '{kind}': SentencePiece trains only 'bpe' or 'unigram'")
-    if not Path(train_file).exists() or Path(train_file).stat().st_size == 0:
-        raise LangadaptError(f"tokenizer training file {train_file} is missing or empty")
-    try:
-        spm.SentencePieceTrainer.train(
-            input=str(train_file),
-            model_prefix=str(model_prefix),
-            model_type=kind,
-            vocab_size=vocab_size,
-            split_digits=True,
-            byte_fallback=byte_fallback,
-            character_coverage=character_coverage,
-            normalization_rule_name="identity",
-            remove_extra_whitespaces=False,
-            add_dummy_prefix=True,
-            split_by_whitespace=True,
-            max_sentence_length=max_sentence_length,
-            input_sentence_size=input_sentence_size,
-            shuffle_input_sentence=True,
-            num_threads=max(1, threads),
-            unk_id=0, bos_id=1, eos_id=2, pad_id=3,
-            unk_piece=SPM_SPECIALS["unk"], bos_piece=SPM_SPECIALS["bos"],
-            eos_piece=SPM_SPECIALS["eos"], pad_piece=SPM_SPECIALS["pad"],
-            minloglevel=2,
-        )
-    except RuntimeError as e:
-        msg = str(e).splitlines()[-1] if str(e) else repr(e)
-        high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg)
-        low = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg)
-        if high:
-            raise LangadaptError(f"vocab_size {vocab_size} is more than the training text gives: at most "
-                                 f"{high.group(2)} tokens (add corpus or lower it)") from None
-        if low:
-            raise LangadaptError(f"vocab_size {vocab_size} is below the {low.group(2)} characters and specials the "
-                                 "training text needs (raise it or lower tokenizer.character_coverage)") from None
-        if "vocab_size" in msg:
-            raise LangadaptError(f"vocab_size {vocab_size}: the corpus cannot support it ({msg})") from None
-        raise LangadaptError(f"SentencePiece training failed: {msg}") from None
-    return _without_paths(Path(f"{model_prefix}.model"))
-
-
-def _without_paths(model: Path) -> Path:
-    """Clear the training-input paths a SentencePiece model records (a temporary directory): the
-    same corpus then gives the same bytes wherever the experiment runs."""
-    from sentencepiece import sentencepiece_model_pb2
-
-    proto = sentencepiece_model_pb2.ModelProto()
-    proto.ParseFromString(model.read_bytes())
-    del proto.trainer_spec.input[:]
-    proto.trainer_spec.model_prefix = ""
-    model.write_bytes(proto.SerializeToString())
-    return model
-
-
-def _bpe_merges(pieces: list[str], vocab: dict[str, int]) -> list[tuple[str, str]]:
-    """Merges implied by a SentencePiece BPE vocabulary: a piece is made from two pieces of it,
-    merged in the order of the resulting piece's rank."""
-    merges = []
-    for piece in pieces:
-        if len(piece) < 2:
-            continue
-        cands = [(vocab[piece[:k]], vocab[piece[k:]], piece[:k], piece[k:])
-                 for k in range(1, len(piece)) if piece[:k] in vocab and piece[k:] in vocab]
-        cands.sort()
-        merges.extend((a, b) for _, _, a, b in cands)
-    return merges
-
-
-def sentencepiece_to_hf(model_file, out_dir=None):
-    """A transformers fast tokenizer equivalent to the SentencePiece model (BPE or Unigram)."""
-    import sentencepiece as spm
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    sp = spm.SentencePieceProcessor(model_file=str(model_file))
-    n = sp.get_piece_size()
-    pieces = [sp.id_to_piece(i) for i in range(n)]
-    scores = [sp.get_score(i) for i in range(n)]
-    is_bpe = _model_type(model_file) == "bpe"
-    byte_fallback = any(re.fullmatch(r"<0x[0-9A-F]{2}>", p) for p in pieces)
-    unk = SPM_SPECIALS["unk"]
-    if is_bpe:
-        vocab = {p: i for i, p in enumerate(pieces)}
-        normal = [p for i, p in enumerate(pieces) if sp.is_unknown(i) is False and not sp.is_control(i) and not sp.is_byte(i)]
-        model = models.BPE(vocab=vocab, merges=_bpe_merges(normal, vocab), unk_token=unk, fuse_unk=True,
-                           byte_fallback=byte_fallback)
-    else:
-        model = models.Unigram(list(zip(pieces, scores)), unk_id=sp.unk_id(), byte_fallback=byte_fallback)
-    tok = Tokenizer(model)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="first", split=True)
-    tok.normalizer = None
-    parts = [decoders.Replace(SPACE, " ")]
-    if byte_fallback:
-        parts += [decoders.ByteFallback()]
-    parts += [decoders.Fuse(), decoders.Strip(" ", 1, 0)]
-    tok.decoder = decoders.Sequence(parts)
-    bos = SPM_SPECIALS["bos"]
-    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
-                                                       special_tokens=[(bos, sp.bos_id())])
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=unk, bos_token=bos,
-                                 eos_token=SPM_SPECIALS["eos"], pad_token=SPM_SPECIALS["pad"])
-    hf.model_max_length = 1 << 30
-    if out_dir is not None:
-        hf.save_pretrained(out_dir)
-    return hf
-
-
-def _model_type(model_file) -> str:
-    from sentencepiece import sentencepiece_model_pb2 as pb
-
-    m = pb.ModelProto()
-    m.ParseFromString(Path(model_file).read_bytes())
-    return {1: "unigram", 2: "bpe"}.get(m.trainer_spec.model_type, "other")
 
 
 def tokenization_metrics(tokenizer, docs: list[str]) -> dict:
@@ -174,14 +50,16 @@ def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: 
 
 SENTENCEPIECE_KINDS = ("bpe", "unigram")
 MERGED_KINDS = ("extended", "optimized")
+# the one list of vocabulary kinds (the schema's enum is checked against it); plm: an hf PLM's tokenizer
+KINDS = SENTENCEPIECE_KINDS + MERGED_KINDS + ("plm",)
 
 
 def check_variant(name: str, variant: dict, source_tok=None) -> None:
     """Refuse a variant that cannot be built, naming it and the key, before any training."""
     kind = variant.get("kind")
-    if kind not in SENTENCEPIECE_KINDS + MERGED_KINDS + ("plm",):
+    if kind not in KINDS:
         raise LangadaptError(f"tokenizer variant '{name}': key 'kind' is '{kind}'; choose from "
-                             f"{', '.join(SENTENCEPIECE_KINDS + MERGED_KINDS + ('plm',))}")
+                             f"{', '.join(KINDS)}")
     if kind == "plm":
         return
     size_key = "size" if kind in SENTENCEPIECE_KINDS else "donor_size"
@@ -192,7 +70,6 @@ def check_variant(name: str, variant: dict, source_tok=None) -> None:
     if kind == "optimized" and not 0 < keep <= 1:
         raise LangadaptError(f"tokenizer variant '{name}': key 'keep' must be in (0, 1], got {keep}")
     if kind in MERGED_KINDS and source_tok is not None:
-        from .vocabulary import bpe_backend
 
         bpe_backend(source_tok, name)
         if kind == "extended" and variant.get("size") is not None and variant["size"] < len(source_tok):
@@ -202,8 +79,6 @@ def check_variant(name: str, variant: dict, source_tok=None) -> None:
 
 def vocabulary_stats(source_tok, tok, id_map=None) -> dict:
     """Vocabulary size, tokens shared with the source vocabulary, and the share that is new."""
-    from .overlap import shared_tokens, special_ids
-
     shared, _ = shared_tokens(source_tok, tok, id_map)
     n_special = len(special_ids(tok))
     n_new = len(tok) - len(shared) - n_special
@@ -221,12 +96,6 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
     tokenizer (donor.model and the old->new id_map.json kept beside it).
     plm: the target-language PLM's own tokenizer, as the LET paper's new vocabulary.
     """
-    import shutil
-    import time
-
-    from .common import atomic_dir, read_lines, write_json, write_lines
-    from .models import load_tokenizer
-
     source_tok = load_tokenizer(source_tokenizer)
     check_variant(name, variant, source_tok)
     kind = variant["kind"]
@@ -249,7 +118,6 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
             raise LangadaptError(f"config key 'tokenizer.variants.{name}.{key}': {e}") from None
         info = {}
         if merged:
-            from .vocabulary import merged_tokenizer
 
             shutil.move(model, tmp / "donor.model")
             hf, id_map, info = merged_tokenizer(source_tok, tmp / "donor.model", kind=kind, name=name,
@@ -282,9 +150,6 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
 
 def _adopt_tokenizer(plm_dir, source_tok, heldout: dict[str, str], out_dir, variant: dict, name: str) -> dict:
     """The `plm` kind: the PLM's tokenizer becomes the variant, measured like the trained ones."""
-    from .common import atomic_dir, read_lines, write_json
-    from .models import load_tokenizer
-
     if plm_dir is None:
         raise LangadaptError(f"tokenizer variant '{name}': kind 'plm' needs the PLM (transfer.plm)")
     hf = load_tokenizer(plm_dir)

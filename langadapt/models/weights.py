@@ -15,11 +15,13 @@ import shutil
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
-from .errors import LangadaptError
-from .common import write_json
-from .models import check_model_dir
-from .models import read_model_json
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import write_json
+from langadapt.models.files import check_model_dir, read_model_json
+from langadapt.models.io import load_config
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,6 @@ def weight_map(path: Path) -> dict[str, str]:
     """Tensor name → safetensors file of a directory (sharded or not)."""
     if (path / INDEX).is_file():
         return read_model_json(path / INDEX)["weight_map"]
-    from safetensors import safe_open
 
     files = sorted(p.name for p in path.glob("*.safetensors"))
     out = {}
@@ -54,7 +55,6 @@ def _names_from_model(path: Path, trust_remote_code: bool) -> tuple[str, str]:
     the meta device (no memory, no weights read) knows them."""
     from transformers import AutoModelForCausalLM
 
-    from .models import load_config
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(load_config(path, trust_remote_code), trust_remote_code=trust_remote_code)
@@ -83,8 +83,6 @@ class Embeddings:
     they are stored."""
 
     def __init__(self, path, trust_remote_code: bool = False):
-        from safetensors import safe_open
-
         self.path = Path(path)
         self.config = read_config(self.path, trust_remote_code)
         self.wmap = weight_map(self.path)
@@ -116,9 +114,6 @@ def write_model(src: Embeddings, out_dir, new_in: torch.Tensor, new_out: torch.T
     Rows are stored in the source's dtype; config vocab_size and bos/eos/pad ids follow the
     tokenizer; `generation` overrides generation_config.json fields. Only the shards that hold
     the embeddings are rewritten."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
     out = Path(out_dir)
     if (new_out is None) != src.tied:
         raise LangadaptError(f"{src.path}: {'tied' if src.tied else 'untied'} embeddings need "

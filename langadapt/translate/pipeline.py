@@ -10,10 +10,21 @@ by one instead. Every data point records which path it took.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from dataclasses import dataclass, field
 
-from .errors import LangadaptError
+import sacrebleu
+
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import read_lines, write_json
+from langadapt.data.dictionaries import read_dictionary
+from langadapt.data.instructions import instruction_conversations
+from langadapt.models.files import check_model_dir, is_local
+from langadapt.models.generate import generate_replies
+from langadapt.models.io import load_chat_model, load_tokenizer, save_model
+from langadapt.translate.lexicon import WORD, build_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +55,17 @@ class DictionaryTranslator(Translator):
 
     def __init__(self, pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None = None,
                  src: str = "en", tgt: str = "ru"):
-        from .lexicon import build_lexicon
-
         self.lexicon = build_lexicon(pairs, parallel, src, tgt)
 
     def info(self) -> dict:
         return {"backend": "dictionary", "senses": self.lexicon.sources}
 
     def translate(self, texts: list[str]) -> list[str]:
-        from .lexicon import WORD
-
         table = self.lexicon.translate_words([w.lower() for t in texts for w in WORD.findall(t)])
         return [self._text(t, table) for t in texts]
 
     @staticmethod
     def _text(text: str, table: dict) -> str:
-        from .lexicon import WORD
-
         out, pos, cap = [], 0, False
         for m in WORD.finditer(text):
             w = m.group(0)
@@ -90,7 +95,6 @@ class Seq2SeqTranslator(Translator):
         import torch
         from transformers import AutoModelForSeq2SeqLM
 
-        from .models import check_model_dir, load_tokenizer
 
         check_model_dir(model_dir, trust_remote_code)
         self.tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
@@ -128,15 +132,11 @@ class CausalLMTranslator(Translator):
 
     def __init__(self, model_dir: str, src: str, tgt: str, batch_size: int = 16, max_new_tokens: int = 512,
                  prompt: str | None = None, trust_remote_code: bool = False):
-        from .models import load_chat_model
-
         self.model, self.tok = load_chat_model(model_dir, trust_remote_code, "translate")
         self.src, self.tgt, self.prompt = src, tgt, prompt or self.PROMPT
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
 
     def translate(self, texts: list[str]) -> list[str]:
-        from .tune import generate_replies
-
         prompts = [self.prompt.format(src=self.src, tgt=self.tgt, text=t) for t in texts]
         return generate_replies(self.model, self.tok, prompts, self.max_new_tokens, self.batch_size)
 
@@ -249,7 +249,6 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from .models import check_model_dir, is_local, save_model
 
     if is_local(hub_id):  # a local directory is held to what every load asks: safetensors, trusted code
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
@@ -260,16 +259,6 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
                out_dir)
 
 
-def check_translate_config(config: dict) -> None:
-    """Before any job: a model-based translator needs its model."""
-    t = config["translate"]
-    if config["clo"]["enabled"] and t["backend"] != "dictionary" and not t["model"]:
-        raise LangadaptError(f"config key 'translate.model': backend {t['backend']} needs a model "
-                             "(a hub id, or 'instruct' for causal_lm)")
-    if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
-        raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
-
-
 def make_translator(backend: str, *, dictionary=None, parallel=None, model=None, src: str = "en", tgt: str = "ru",
                     src_code: str | None = None, tgt_code: str | None = None, batch_size: int = 16,
                     max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:
@@ -277,10 +266,7 @@ def make_translator(backend: str, *, dictionary=None, parallel=None, model=None,
     chosen on the `parallel` training pairs, a jsonl, where given), `hf_seq2seq` or `causal_lm`
     (a model directory)."""
     if backend == "dictionary":
-        import json
 
-        from .common import read_lines
-        from .static_vectors import read_dictionary
 
         pairs = [json.loads(line) for line in read_lines(parallel)] if parallel else None
         return DictionaryTranslator(read_dictionary(dictionary), pairs and [(p[src], p[tgt]) for p in pairs], src, tgt)
@@ -322,8 +308,6 @@ def reference_scores(translator: Translator, pairs: list[dict], relation: str, s
                      n_points: int) -> dict:
     """chrF and BLEU (sacrebleu) of the relation-aware and the per-component translation of the
     same multi-component data points, against the held-out reference translation."""
-    import sacrebleu
-
     points = page_groups(pairs)[:n_points]
     src_points = [[p[src] for p in g] for g in points]
     ref_points = [[p[tgt] for p in g] for g in points]
@@ -347,12 +331,6 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
     translation (null where it failed) and the path each took, n × (1 + spare) of them so that
     n translate; stats.json: fallback rate, reasons, and reference scores of both paths on
     held-out parallel data."""
-    import json
-    import math
-
-    from .common import read_lines, write_json
-    from .instructions import instruction_conversations
-
     convs = instruction_conversations(read_lines(source_docs), math.ceil(n * (1 + spare)), seed, max_chars, langs[0])
     points = [conversation_components(c) for c in convs]
     done, tlog = translate_datapoints(points, translator, relation, relation_aware)

@@ -14,14 +14,17 @@ import logging
 
 import numpy as np
 import torch
+from tokenizers import AddedToken
 
-from .errors import LangadaptError
-from .models import embedding_matrices
-from .transfer import set_embeddings
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir
+from langadapt.models.io import embedding_matrices, load_tokenizer
+from langadapt.models.weights import Embeddings, read_config, write_model
+from langadapt.transfer.apply import set_embeddings
+from langadapt.transfer.mean import conversion_matrix
+from langadapt.vocab.overlap import load_overlap
 
 log = logging.getLogger(__name__)
-
-METHODS = ("swap", "overlap", "conversion")
 
 
 def _config(x) -> dict:
@@ -52,8 +55,6 @@ def chat_tokens(instruct_tok) -> list[str]:
 
 def propagated_tokenizer(new_tok, instruct_tok):
     """New tokenizer + instruct chat tokens + chat template; returns (tokenizer, [(new_id, instruct_id)])."""
-    from tokenizers import AddedToken
-
     carried = [t for t in chat_tokens(instruct_tok) if t not in new_tok.get_vocab()]
     new_tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in carried], special_tokens=True)
     if instruct_tok.chat_template:
@@ -92,8 +93,6 @@ def propagate_overlap(cpt, base, inst, overlap):
 
 def propagate_conversion(cpt, base, inst, overlap):
     """Conversion: P = lstsq(T·base, T·inst) with T the mean-of-subtokens matrix; rows cpt·P."""
-    from .transfer.mean import conversion_matrix
-
     T = conversion_matrix(overlap["offsets"], overlap["subtokens"], overlap["old_size"]).to(torch.float64)
     e_src = torch.sparse.mm(T, base.detach().to(torch.float64))
     e_tgt = torch.sparse.mm(T, inst.detach().to(torch.float64))
@@ -101,12 +100,13 @@ def propagate_conversion(cpt, base, inst, overlap):
     return _apply(cpt, fit_linear_map(e_src[mapped], e_tgt[mapped]))
 
 
+# the one list of propagations (the schema's `propagation` enum is checked against it)
 PROPAGATE = {"swap": propagate_swap, "overlap": propagate_overlap, "conversion": propagate_conversion}
 
 
 def check_method(method: str) -> None:
-    if method not in METHODS:
-        raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(METHODS)}")
+    if method not in PROPAGATE:
+        raise LangadaptError(f"lep method '{method}' is unknown; choose from {', '.join(PROPAGATE)}")
 
 
 def check_vocabularies(base_tok, instruct_tok, base: str = "the base model",
@@ -186,11 +186,6 @@ def build_propagated(instruct_dir, cpt_dir, out_dir, method: str, *, tokenizer_d
                      overlap_json=None, trust_remote_code: bool = False) -> None:
     """lep/{vocab}/{init}/{method}/: the instruct model speaking the new vocabulary. Only the
     embedding rows of the three models are read (langadapt.weights); every check runs first."""
-    from .common import atomic_dir
-    from .models import load_tokenizer
-    from .overlap import load_overlap
-    from .weights import Embeddings, read_config, write_model
-
     check_method(method)  # before loading any weights
     cfg = lambda d: read_config(d, trust_remote_code=trust_remote_code)  # noqa: E731
     tok = lambda d: load_tokenizer(d, trust_remote_code=trust_remote_code)  # noqa: E731

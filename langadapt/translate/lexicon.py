@@ -15,8 +15,10 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import snowballstemmer
+from scipy import sparse
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,6 @@ STEMMERS = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "e
 
 def stemmer(lang: str):
     """Snowball stemmer for a language code; identity where Snowball has none."""
-    import snowballstemmer
-
     name = STEMMERS.get(lang)
     if name is None or name not in snowballstemmer.algorithms():
         return None
@@ -42,8 +42,6 @@ def stem_words(words: list[str], lang: str) -> list[str]:
 
 def _doc_stems(sentences: list[str], lang: str):
     """Binary sentence × stem matrix, the stems, and each stem's most frequent surface form."""
-    from scipy import sparse
-
     toks = [WORD.findall(s.lower()) for s in sentences]
     flat = [w for t in toks for w in t]
     words, word_ids, word_counts = np.unique(np.asarray(flat, dtype=object), return_inverse=True,
@@ -81,8 +79,6 @@ def build_lexicon(pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] 
                   drop_share: float = 0.02) -> Lexicon:
     """The table from dictionary `pairs` (source word, target word; first-listed sense first) and,
     where given, aligned `parallel` sentence pairs that pick among the senses."""
-    from scipy import sparse
-
     single = [(s.lower(), t.lower()) for s, t in pairs if s and t and " " not in s.strip() and " " not in t.strip()]
     if not single:
         raise LangadaptError("translate: the dictionary holds no single-word entries")

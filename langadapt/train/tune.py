@@ -12,30 +12,17 @@ import json
 import logging
 from pathlib import Path
 
-import torch
+from peft import LoraConfig, get_peft_model
 
-from .errors import LangadaptError
+from langadapt.core import launch
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, read_lines, write_json
+from langadapt.data.instructions import instruction_conversations
+from langadapt.models.generate import generate_replies
+from langadapt.models.io import load_chat_model, save_model
+from langadapt.train.trainer import BlockDataset, sft_examples, train, train_kwargs
 
 log = logging.getLogger(__name__)
-
-
-@torch.no_grad()
-def generate_replies(model, tok, prompts: list[str], max_new_tokens: int, batch_size: int = 16) -> list[str]:
-    """Greedy replies to user prompts through the chat template, in left-padded batches."""
-    model.eval()
-    tok.padding_side = "left"
-    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    eos = model.generation_config.eos_token_id
-    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-             for p in prompts]
-    out = []
-    for i in range(0, len(texts), batch_size):
-        enc = tok(texts[i:i + batch_size], add_special_tokens=False, return_tensors="pt", padding=True)
-        gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
-                             pad_token_id=pad)
-        out += tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-        log.info("replies %d/%d", min(i + batch_size, len(texts)), len(texts))
-    return [o.strip() for o in out]
 
 
 def _write_conversations(path, convs: list[list[dict]]) -> None:
@@ -55,10 +42,6 @@ def read_conversations(path) -> list[list[dict]]:
 def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: str, max_chars: int,
                            max_new_tokens: int, batch_size: int, seed: int, trust_remote_code: bool = False) -> dict:
     """The original instruct model's greedy answers to n templated prompts over target text."""
-    from .common import read_lines, write_json
-    from .instructions import instruction_conversations
-    from .models import load_chat_model
-
     prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang)]
     model, tok = load_chat_model(instruct_dir, trust_remote_code, "calibrate")
     replies = generate_replies(model, tok, prompts, max_new_tokens, batch_size)
@@ -76,9 +59,6 @@ def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: 
 def build_sft_data(docs_path, out_jsonl, *, n: int, lang: str, copy_fraction: float, copy_instruction: str,
                    max_chars: int, seed: int) -> None:
     """Target-language templated instructions, `copy_fraction` of them copy-task examples."""
-    from .common import read_lines
-    from .instructions import instruction_conversations
-
     convs = instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang, copy_instruction, copy_fraction)
     _write_conversations(out_jsonl, convs)
 
@@ -86,7 +66,6 @@ def build_sft_data(docs_path, out_jsonl, *, n: int, lang: str, copy_fraction: fl
 def lora_config(model, lora: dict):
     """peft LoraConfig from the config's `lora` block: rank, alpha, dropout, target modules, which
     layers (all, or first_last as in LEP's calibration), and whether the embeddings train fully."""
-    from peft import LoraConfig
 
     n_layers = model.config.num_hidden_layers
     layers = None if lora["layers"] == "all" else sorted({0, n_layers - 1})
@@ -101,12 +80,7 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
     """LoRA SFT of `model_dir` on chat conversations (loss on the replies), merged; loss.csv kept."""
     import shutil
 
-    from peft import get_peft_model
 
-    from . import launch
-    from .common import atomic_dir
-    from .models import load_chat_model, save_model
-    from .train import BlockDataset, sft_examples, train, train_kwargs
 
     convs = read_conversations(data_jsonl)  # before loading the model
     model, tok = load_chat_model(model_dir, trust_remote_code, "instruction tuning")

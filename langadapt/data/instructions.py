@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
 
 KINDS = ("copy", "continue", "first", "last")
 TEMPLATES = {

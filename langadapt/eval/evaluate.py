@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from importlib.metadata import version
 from pathlib import Path
 
-from .common import read_lines
-from .errors import LangadaptError
-from .instructions import TEMPLATES as INSTRUCTION_TEMPLATES
-from .instructions import instruction_conversations, passages
+import datasets
+import lm_eval.evaluator as ev
+import torch
+from lm_eval import simple_evaluate
+from lm_eval.models.huggingface import HFLM
+from lm_eval.tasks import TaskManager
+
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import read_lines, write_json
+from langadapt.data.instructions import TEMPLATES as INSTRUCTION_TEMPLATES
+from langadapt.data.instructions import instruction_conversations, passages
+from langadapt.models.files import check_model_dir
+from langadapt.models.io import load_tokenizer
+from langadapt.vocab.build import tokenization_metrics
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "tasks"
+TEMPLATES = Path(__file__).resolve().parents[2] / "tasks"
 BUILTIN = "builtin.json"  # in the tasks directory: lm-eval's own tasks to run, and their shots
 
 
@@ -23,7 +40,6 @@ BUILTIN = "builtin.json"  # in the tasks directory: lm-eval's own tasks to run, 
 # (through the chat template) for instruct models only
 KINDS = ("bpb", "mc", "copy", "lang")
 CHAT_KINDS = ("copy", "lang")
-SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "en": "LATIN", "de": "LATIN", "fr": "LATIN"}
 COPY_INSTRUCTION = "Repeat the following text exactly."
 
 
@@ -39,46 +55,6 @@ def task_kind(name: str) -> str:
     return name.split("_")[1]
 
 
-def lcs_length(a: str, b: str) -> int:
-    """Length of the longest common subsequence, bit-parallel (Allison–Dix): one big-integer
-    step per character of `b` instead of a |a|×|b| table."""
-    masks: dict[str, int] = {}
-    for i, c in enumerate(a):
-        masks[c] = masks.get(c, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    v = full
-    for c in b:
-        u = v & masks.get(c, 0)
-        v = ((v + u) | (v - u)) & full
-    return len(a) - v.bit_count()
-
-
-def copy_scores(reference: str, output: str) -> dict:
-    """DaruCopy's scores: exact copy, output/reference length, LCS / reference length."""
-    ref, out = reference.strip(), output.strip()
-    return {"exact_match": float(out == ref), "length_ratio": len(out) / max(len(ref), 1),
-            "lcs_ratio": lcs_length(ref, out) / max(len(ref), 1)}
-
-
-def in_language(text: str, lang: str) -> float:
-    """1.0 when most letters of `text` are in the script of `lang` (Cyrillic for ru, Latin for en):
-    the CLO paper's check that a model answers in the language it was asked in."""
-    import unicodedata
-
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    script = SCRIPTS.get(lang)
-    if script is None:
-        raise LangadaptError(f"evaluate: no script known for language '{lang}' ({', '.join(SCRIPTS)})")
-    share = sum(unicodedata.name(c, "").startswith(script) for c in letters) / len(letters)
-    return float(share > 0.5)
-
-
-def lang_scores(lang: str, output: str) -> dict:
-    return {"in_language": in_language(output, lang), "answered": float(bool(output.strip()))}
-
-
 def copy_docs(docs: list[str], n: int, max_chars: int, instruction: str) -> list[dict]:
     texts = passages(docs, max_chars)[:n]
     return [{"prompt": f"{instruction}\n\n{t}", "text": t} for t in texts]
@@ -86,8 +62,6 @@ def copy_docs(docs: list[str], n: int, max_chars: int, instruction: str) -> list
 
 def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[dict]:
     """Passage openings with four continuations: the true one and three from other passages."""
-    import random
-
     halves = []
     for words in (p.split() for p in passages(docs, 2 * max_chars, min_words=8)):
         cut = len(words) // 2
@@ -123,10 +97,6 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
     byte, multiple choice and copy. The copy task generates up to 1.25× the longest text's
     length under `source_tokenizer` (the least efficient one), or 2 tokens per character.
     `builtin`: lm-eval's own tasks to run beside them (builtin.json), names checked first."""
-    import shutil
-
-    from .common import write_json
-
     check_builtin(builtin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,9 +158,7 @@ def check_builtin(names) -> None:
     """Every named lm-eval task exists in the installed lm-eval (indexing its tasks takes ~10 s)."""
     if not names:
         return
-    from importlib.metadata import version
 
-    from lm_eval.tasks import TaskManager
 
     known = set(TaskManager().all_tasks)
     missing = [n for n in names if n not in known]
@@ -203,10 +171,6 @@ def check_builtin(names) -> None:
 def _in_task_folder(tasks_dir: Path):
     """Run lm-eval where the task files name their data, with a datasets cache of this job only:
     nothing lands in ~/.cache, nothing is shared with a concurrent experiment."""
-    import tempfile
-
-    import datasets
-
     old_cwd, old_cache = os.getcwd(), datasets.config.HF_DATASETS_CACHE
     with tempfile.TemporaryDirectory(prefix="langadapt-datasets-") as cache:
         datasets.config.HF_DATASETS_CACHE = Path(cache)
@@ -222,8 +186,6 @@ def _env_info_once() -> None:
     """lm-eval adds torch's environment report to every simple_evaluate result, and that runs
     `pip list` in a subprocess (0.3 s; an instruct model is evaluated by two calls). The report
     is the same for the whole process: computed on the first call, copied on the others."""
-    import lm_eval.evaluator as ev
-
     original = getattr(ev, "add_env_info", None)
     if original is None or hasattr(original, "__wrapped__"):
         return
@@ -245,11 +207,6 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
 
     `chat_tasks` run zero-shot through the model's chat template, on the same loaded model;
     `builtin` (lm-eval's own tasks) with `num_fewshot` shots, without it."""
-    import torch
-    from lm_eval import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _env_info_once()
@@ -280,9 +237,6 @@ def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, st
                    max_docs: int, limit: int | None = None, trust_remote_code: bool = False,
                    chat_tasks: list[str] = (), builtin: list[str] = (), num_fewshot: int | None = None) -> dict:
     """lm-eval scores and tokenization metrics of one model directory."""
-    from .models import check_model_dir, load_tokenizer
-    from .tokenizers import tokenization_metrics
-
     check_model_dir(model_dir, trust_remote_code)
     tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     if chat_tasks and not tok.chat_template:
@@ -298,8 +252,6 @@ def evaluate_model(model_dir, tasks_dir, tasks: list[str], heldout: dict[str, st
 
 def _check_generation_room(model_dir, tasks_dir, tasks) -> None:
     """The copy prompt and its generation must fit the model's context, or lm-eval fails mid-run."""
-    import re
-
     n_pos = json.loads(Path(model_dir, "config.json").read_text()).get("max_position_embeddings")
     for name in tasks:
         m = re.search(r"max_gen_toks: (\d+)", Path(tasks_dir, f"{name}.yaml").read_text())
@@ -312,8 +264,6 @@ def write_evaluation(model_dir, tasks_dir, heldout: dict[str, str], out_json, *,
                      limit: int | None = None, trust_remote_code: bool = False, instruct: bool = False) -> dict:
     """Every task in `tasks_dir` (copy and response language only for an instruct model, through
     its chat template), and the lm-eval tasks its builtin.json names."""
-    from .common import write_json
-
     names = sorted(p.stem for p in Path(tasks_dir).glob("*.yaml"))
     chat = [n for n in names if task_kind(n) in CHAT_KINDS]
     tasks = [n for n in names if n not in chat]
@@ -329,11 +279,6 @@ def write_evaluations(models, tasks_dir, heldout: dict[str, str], **kw) -> None:
     """write_evaluation for each (model_dir, out_json, instruct) in one process. One job per
     stage (evaluate.one_job_per) pays Python, torch, transformers and lm-eval start-up once
     instead of once per model; each JSON is the one a job of its own writes."""
-    import gc
-    import time
-
-    from .models import check_model_dir
-
     models = list(models)
     for model_dir, _, _ in models:  # every model readable before the first evaluation
         check_model_dir(model_dir, kw.get("trust_remote_code", False))

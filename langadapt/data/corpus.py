@@ -10,6 +10,7 @@ import glob
 import gzip
 import hashlib
 import html
+import json as _json
 import logging
 import os
 import re
@@ -19,7 +20,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import read_json, read_lines, write_json, write_lines
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +243,19 @@ def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_
             break
 
 
+def _per_package(extract):
+    """An extractor of one unpacked package, run over each package of a source in turn."""
+    return lambda roots, counters, invalid_utf8: (d for r in roots for d in extract(Path(r), counters, invalid_utf8))
+
+
+# the one list of Debian-package extractors (the schema's enum is checked against it):
+# roots -> documents; the bible reads its text with the first package's tool from the last one
 EXTRACTORS = {
-    "fortunes": extract_fortunes,
-    "libreoffice_help": extract_libreoffice_help,
-    "manpages": extract_manpages,
+    "fortunes": _per_package(extract_fortunes),
+    "libreoffice_help": _per_package(extract_libreoffice_help),
+    "manpages": _per_package(extract_manpages),
+    "bible": lambda roots, counters, invalid_utf8: extract_bible(Path(roots[0]), counters, Path(roots[-1]),
+                                                                 invalid_utf8),
 }
 
 
@@ -363,19 +374,15 @@ def source_documents(name: str, source: dict, roots: list[str], counters: dict,
         return extract_hf(source["dataset"], source.get("name"), source.get("split", "train"),
                           source.get("text_field", "text"), source.get("max_bytes", 10**8))
     extractor = source.get("extractor")
-    if extractor == "bible":
-        return extract_bible(Path(roots[0]), counters, Path(roots[-1]), invalid_utf8)
     if extractor not in EXTRACTORS:
         raise LangadaptError(f"corpus source '{name}': unknown extractor '{extractor}'")
-    return (d for r in roots for d in EXTRACTORS[extractor](Path(r), counters, invalid_utf8))
+    return EXTRACTORS[extractor](roots, counters, invalid_utf8)
 
 
 def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats, *, min_chars: int,
                  min_script_ratio: float, invalid_utf8: str = "drop") -> dict:
     """Extract, clean and de-duplicate one source; fail if nothing survives cleaning. The stats
     count undecodable bytes and the files and documents that held them."""
-    from .common import write_json, write_lines
-
     counters: dict = {"invalid_utf8_files": 0, "invalid_utf8_bytes": 0}
     try:
         docs, clean_counts = clean_documents(source_documents(name, source, roots, counters, invalid_utf8),
@@ -399,8 +406,6 @@ def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats,
 
 def write_split(doc_files: list[str], out_train, out_heldout, *, heldout_fraction: float, max_heldout_docs: int,
                 max_train_bytes: int | None) -> None:
-    from .common import read_lines, write_lines
-
     docs = [d for f in doc_files for d in read_lines(f)]
     train, heldout = split_documents(docs, heldout_fraction, max_train_bytes, max_heldout_docs)
     if not train or not heldout:
@@ -414,14 +419,11 @@ def write_split(doc_files: list[str], out_train, out_heldout, *, heldout_fractio
 
 def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *, heldout_fraction: float,
                    min_chars: int) -> None:
-    import json as _json
-
     counters: dict = {}
     pairs = align_parallel(libreoffice_paragraphs(Path(src_root), counters),
                            libreoffice_paragraphs(Path(tgt_root), counters), tgt_lang, min_chars)
     if not pairs:
         raise LangadaptError(f"parallel corpus: no aligned paragraph pairs between {src_root} and {tgt_root}")
-    from .common import write_lines
 
     for path, part in ((out_train, False), (out_heldout, True)):
         rows = [p for p in pairs if is_heldout(p["id"], heldout_fraction) == part]
@@ -429,8 +431,6 @@ def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *,
 
 
 def write_stats(source_stats: list[str], splits: list[str], parallel: list[str], out) -> None:
-    from .common import read_json, read_lines, write_json
-
     stats = {"sources": {}, "splits": {}, "parallel": {}}
     for p in source_stats:
         s = read_json(p)
@@ -442,8 +442,3 @@ def write_stats(source_stats: list[str], splits: list[str], parallel: list[str],
     write_json(out, stats)
 
 
-def check_corpus_config(config: dict) -> None:
-    """Before any job: every pattern of every `files` source matches a file (local and cheap)."""
-    for name, source in config["corpus"]["sources"].items():
-        if source["kind"] == "files":
-            files_source_paths(name, source["paths"])

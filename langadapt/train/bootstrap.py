@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 
-from .errors import LangadaptError
-from .instructions import instruction_conversations
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, read_lines
+from langadapt.data.instructions import instruction_conversations
+from langadapt.models.io import load_model, load_tokenizer, save_model
+from langadapt.train.trainer import BlockDataset, pack_blocks, sft_examples, train, train_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +34,6 @@ CHAT_TEMPLATE = (
 
 def mix_documents(en_docs: list[str], ru_docs: list[str], en_bytes: int, ru_bytes: int, seed: int) -> list[str]:
     """An English-heavy training mix: byte budgets per language, shuffled deterministically."""
-
     def take(docs, budget):
         out, total = [], 0
         for d in docs:
@@ -45,9 +52,6 @@ def mix_documents(en_docs: list[str], ru_docs: list[str], en_bytes: int, ru_byte
 
 def train_byte_bpe(docs: list[str], vocab_size: int):
     """A GPT-2/LLaMa-3-style byte-level BPE tokenizer as a transformers fast tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -67,9 +71,6 @@ def train_byte_bpe(docs: list[str], vocab_size: int):
 
 def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediate_size: int, max_len: int, seed: int,
                tie_word_embeddings: bool = False):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -92,8 +93,6 @@ def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediat
 
 def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_bytes: int, ru_bytes: int,
                            seed: int) -> None:
-    from .common import atomic_dir, read_lines
-
     mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
     tok = train_byte_bpe(mix, vocab_size)
     with atomic_dir(out_dir) as tmp:
@@ -103,8 +102,6 @@ def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_b
 def build_base_model(tokenizer_dir, en_train, ru_train, out_dir, *, arch: dict, train_cfg: dict, en_bytes: int,
                      ru_bytes: int, seed: int) -> None:
     """The stand-in for LLaMa-3-8B: a tiny Llama trained from scratch on the English-heavy mix."""
-    from .common import read_lines
-
     mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
     _pretrain_from_scratch(tokenizer_dir, mix, out_dir, arch, train_cfg, seed, "models.bootstrap")
 
@@ -112,8 +109,6 @@ def build_base_model(tokenizer_dir, en_train, ru_train, out_dir, *, arch: dict, 
 def build_plm(tokenizer_dir, ru_train, out_dir, *, arch: dict, train_cfg: dict, seed: int) -> None:
     """The stand-in for a Russian PLM (LET/SALT's donor): a tiny Llama of another width, trained
     from scratch on Russian text only with a new vocabulary variant's tokenizer."""
-    from .common import read_lines
-
     docs = read_lines(ru_train)
     random.Random(seed).shuffle(docs)
     _pretrain_from_scratch(tokenizer_dir, docs, out_dir, arch, train_cfg, seed, "transfer.plm")
@@ -121,12 +116,6 @@ def build_plm(tokenizer_dir, ru_train, out_dir, *, arch: dict, train_cfg: dict, 
 
 def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, train_cfg: dict, seed: int,
                            key: str) -> None:
-    import shutil
-
-    from .common import atomic_dir
-    from .models import load_tokenizer, save_model
-    from .train import BlockDataset, pack_blocks, train, train_kwargs
-
     tok = load_tokenizer(tokenizer_dir)
     blocks = pack_blocks(tok, docs, train_cfg["block_size"], train_cfg.get("max_tokens"))
     if len(blocks) == 0:
@@ -143,12 +132,6 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
 def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_len: int, train_cfg: dict,
                          seed: int) -> None:
     """The stand-in for LLaMa-3-8B-Instruct: full SFT of the base on templated English instructions."""
-    import shutil
-
-    from .common import atomic_dir, read_lines
-    from .models import load_model, load_tokenizer, save_model
-    from .train import BlockDataset, sft_examples, train, train_kwargs
-
     model = load_model(base_dir)
     tok = load_tokenizer(base_dir)
     tok.chat_template = CHAT_TEMPLATE

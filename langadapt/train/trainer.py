@@ -9,10 +9,15 @@ import csv
 import json
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from transformers import Trainer, TrainingArguments
+
+from langadapt.core.errors import LangadaptError
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +129,6 @@ def learned_tokens_trainer(base):
     learned positions (learned_logits): the same loss as the model's own (summed over the
     accumulated batch's learned tokens when the Trainer counts them, else their mean). Blocks
     without masked labels (pretraining) and models whose head is not plain take the base path."""
-
     class LearnedTokensTrainer(base):
         _plain = None
 
@@ -171,8 +175,6 @@ def resume_point(checkpoint_dir, key: dict) -> str | None:
     """The newest complete checkpoint written for the same `key` (inputs, settings, world size),
     else None. Checkpoints of another key are removed; an incomplete one (killed while saving:
     trainer_state.json is written last) is skipped and removed."""
-    import shutil
-
     d = Path(checkpoint_dir)
     if not d.is_dir():
         return None
@@ -238,12 +240,9 @@ def train(
     data position) is kept every `save_steps` steps, and a run killed midway resumes from the
     last one written for the same `resume_key` (inputs, settings and process count), ending with
     the weights of an unbroken run."""
-    from transformers import Trainer, TrainingArguments
-
     checkpointing = bool(checkpoint_dir and save_steps)
     if checkpointing and save_steps % logging_steps:
         # the first loss logged after a resume averages from the resume point, not the last log
-        from .errors import LangadaptError
 
         raise LangadaptError(f"save_steps {save_steps} is not a multiple of logging_steps {logging_steps}")
     args = TrainingArguments(
@@ -288,8 +287,6 @@ def train(
 
 def _broadcast(obj):
     """Rank 0's value on every rank (where the checkpoint to resume from is decided once)."""
-    import torch.distributed as dist
-
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]

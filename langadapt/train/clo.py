@@ -9,14 +9,28 @@ attention layers train. SFT, the baseline, learns (x_l, y_l) with the same layer
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from transformers import Trainer
 
-from .errors import LangadaptError
-from .train import trim_batch
+from langadapt.core import launch
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, write_json
+from langadapt.models.io import load_chat_model, save_model
+from langadapt.train.trainer import (
+    BlockDataset,
+    head_is_plain,
+    learned_logits,
+    sft_examples,
+    train,
+    train_kwargs,
+    trim_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +50,6 @@ def preference_pairs(source: list[list[dict]], target: list[list[dict] | None]) 
 
 def encode_pairs(tok, pairs: list[dict], max_len: int) -> dict[str, np.ndarray]:
     """Token ids and reply-only labels of the chosen and the rejected conversation of each pair."""
-    from .train import sft_examples
-
     conv = lambda p, reply: p["prompt"] + [{"role": "assistant", "content": reply}]  # noqa: E731
     c_ids, c_lab = sft_examples(tok, [conv(p, p["chosen"]) for p in pairs], max_len)
     r_ids, r_lab = sft_examples(tok, [conv(p, p["rejected"]) for p in pairs], max_len)
@@ -48,8 +60,6 @@ def encode_pairs(tok, pairs: list[dict], max_len: int) -> dict[str, np.ndarray]:
 def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor, plain: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of reply-token log-probabilities, reply length) per row. With a plain output head
     (train.head_is_plain) the vocabulary is projected at reply positions only."""
-    from .train import learned_logits
-
     lab = labels[:, 1:]
     if plain:
         logits, target, row = learned_logits(model, ids, labels, torch.ones_like(ids))
@@ -97,8 +107,6 @@ def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16, pla
 def clo_trainer_class(beta: float, nll_weight: float, plain: bool = True):
     """A Hugging Face Trainer whose loss is CLO's (so scheduling, accumulation, logging and
     multi-GPU launch stay the Trainer's)."""
-    from transformers import Trainer
-
     class CLOTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             ids = torch.cat([inputs["chosen_ids"], inputs["rejected_ids"]])
@@ -126,8 +134,6 @@ def train_only_attention(model) -> int:
 
 def read_translations(path, n: int, langs: tuple[str, str] = ("en", "ru")) -> tuple[list, list]:
     """The first n successfully translated conversations: (source-language, target-language)."""
-    import json
-
     src, tgt = [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -148,13 +154,6 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
                         langs: tuple[str, str] = ("en", "ru"), trust_remote_code: bool = False) -> dict:
     """clo/{n}/ or sft/{n}/: the instruct model trained on n translated conversations, attention
     layers only; CLO on both preference examples per conversation, SFT on the translations."""
-    import shutil
-
-    from . import launch
-    from .common import atomic_dir, write_json
-    from .models import load_chat_model, save_model
-    from .train import BlockDataset, head_is_plain, sft_examples, train, train_kwargs
-
     if objective not in ("clo", "sft"):
         raise LangadaptError(f"cross-lingual objective '{objective}' is unknown; choose clo or sft")
     src, tgt = read_translations(translations, n, langs)  # before loading the model

@@ -18,7 +18,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LangadaptError
+from langadapt.core.errors import LangadaptError
+from langadapt.core.stage import stage
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,27 @@ def output_dir(path, atomic_dir):
             yield Path(tmp)
 
 
-def run(fn: str, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0):
-    """`module:function(**kwargs)`, in this process when nprocs is 1, else in nprocs torchrun
-    workers (their logs go to log_file.rank{r}); a failed worker fails the job in one line."""
+def _resolve(fn):
+    """A library function, given as itself or as `module:function` (how a worker is told it)."""
+    if callable(fn):
+        return fn
+    mod, name = fn.split(":")
+    return getattr(importlib.import_module(mod), name)
+
+
+def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0):
+    """`fn(**kwargs)` (a function or `module:function`), in this process when nprocs is 1, else in
+    nprocs torchrun workers (their logs go to log_file.rank{r}); a failed worker fails the job in one line."""
     if nprocs <= 1:
-        mod, name = fn.split(":")
-        return getattr(importlib.import_module(mod), name)(**kwargs)
+        return _resolve(fn)(**kwargs)
+    if callable(fn):
+        fn = f"{fn.__module__}:{fn.__qualname__}"
     with tempfile.TemporaryDirectory(prefix="langadapt-launch-") as tmp:
         spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "log_file": str(log_file) if log_file else None,
                                     "threads": max(1, threads // nprocs), "seed": seed}))
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nprocs}",
-               "-m", "langadapt.launch", str(spec)]
+               "-m", "langadapt.core.launch", str(spec)]
         log.info("launching %d processes: %s", nprocs, " ".join(cmd))
         env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs))}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -74,25 +84,20 @@ def run(fn: str, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, see
         log.info("%d processes done", nprocs)
 
 
-def job(smk, fn: str, **kwargs):
+def job(smk, fn, **kwargs):
     """A Snakemake training job's whole script: `fn(**kwargs)` as one stage (its log, threads
     and seed), on as many processes as the job's resources ask for."""
-    from .common import stage
-
     seed, log_file = smk.params.seed, smk.log[0]
     with stage(log_file, smk.threads, seed):
         return run(fn, kwargs, processes(smk.resources), log_file=log_file, threads=smk.threads, seed=seed)
 
 
 def _worker(spec_path: str) -> None:
-    from .common import stage
-
     spec = json.loads(Path(spec_path).read_text())
     rank = int(os.environ.get("RANK", "0"))
     log_file = f"{spec['log_file']}.rank{rank}" if spec["log_file"] else None
     with stage(log_file, spec["threads"], spec["seed"]):
-        mod, name = spec["fn"].split(":")
-        getattr(importlib.import_module(mod), name)(**spec["kwargs"])
+        _resolve(spec["fn"])(**spec["kwargs"])
 
 
 if __name__ == "__main__":

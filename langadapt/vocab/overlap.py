@@ -12,8 +12,13 @@ import json
 import logging
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
+
+from langadapt.core.io import write_json
+from langadapt.models.io import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +27,7 @@ _BYTE_TOKEN = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
 
 @lru_cache(maxsize=1)
-def _byte_tables():
+def byte_tables():
     """GPT-2's reversible byte <-> printable-unicode tables."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
@@ -56,7 +61,7 @@ def surfaces(tokenizer) -> list[bytes | None]:
     toks = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     out: list[bytes | None] = []
     if fam == "byte_level":
-        _, table = _byte_tables()
+        _, table = byte_tables()
         for t in toks:
             try:
                 out.append(t.translate(table).encode("latin-1"))
@@ -73,8 +78,6 @@ def surfaces(tokenizer) -> list[bytes | None]:
 
 def _model_only(tokenizer):
     """A copy of the backend tokenizer that runs only the subword model on its input."""
-    from tokenizers import Tokenizer
-
     backend = json.loads(tokenizer.backend_tokenizer.to_str())
     for key in ("normalizer", "pre_tokenizer", "post_processor"):
         backend[key] = None
@@ -86,7 +89,7 @@ def spell(tokenizer, texts: list[bytes]) -> list[list[int]]:
     """Source-token ids that spell each byte string, batched in the tokenizer's Rust core."""
     fam = family(tokenizer)
     if fam == "byte_level":
-        to_unicode, _ = _byte_tables()
+        to_unicode, _ = byte_tables()
         strs = ["".join(to_unicode[b] for b in t) for t in texts]
     else:
         strs = [t.decode("utf-8", errors="replace").replace(" ", SPACE) for t in texts]
@@ -190,8 +193,6 @@ def summary(ov: dict) -> dict:
 
 def load_id_map(tokenizer_dir) -> np.ndarray | None:
     """The old->new id map an Extended/Optimized tokenizer directory carries (None otherwise)."""
-    from pathlib import Path
-
     path = Path(tokenizer_dir) / "id_map.json"
     if not path.exists():
         return None
@@ -199,9 +200,6 @@ def load_id_map(tokenizer_dir) -> np.ndarray | None:
 
 
 def write_overlap(source_dir, tokenizer_dir, out_json) -> dict:
-    from .common import write_json
-    from .models import load_tokenizer
-
     ov = compute_overlap(load_tokenizer(source_dir), load_tokenizer(tokenizer_dir), load_id_map(tokenizer_dir))
     write_json(out_json, ov)
     log.info("overlap: %s", {k: v for k, v in summary(ov).items() if k != "examples"})

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
-from .errors import LangadaptError
-from .train import BlockDataset, files_key, mean_loss, pack_blocks, train, train_kwargs
+from langadapt.core import launch
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, read_lines, write_json
+from langadapt.models.io import load_model, load_tokenizer, save_model
+from langadapt.train.trainer import BlockDataset, files_key, mean_loss, pack_blocks, train, train_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +55,6 @@ def run_cpt(init_dir, train_file, heldout_file, out_dir, cfg: dict, seed: int, c
     """cpt/{vocab}/{init}/: the initialized model after embedding-only CPT, with loss.csv. Under
     torchrun every rank trains (data parallel) and rank 0 writes the directory. With
     `checkpoint_dir`, a killed run resumes from its last checkpoint there; it is removed at the end."""
-    import shutil
-
-    from . import launch
-    from .common import atomic_dir, read_lines, write_json
-    from .models import load_model, load_tokenizer, save_model
-
     model = load_model(init_dir)
     tok = load_tokenizer(init_dir)
     with launch.output_dir(out_dir, atomic_dir) as tmp:

@@ -1,15 +1,20 @@
-"""Config validation against the JSON schema, with defaults filled in and one-line errors."""
+"""What the Snakefile reads when it starts, and nothing heavy: the config validated against the
+schema (defaults filled in, one-line errors), the plans (which initializations and propagations
+run), and every check that needs no job."""
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from .errors import LangadaptError
-from .methods import PLM_METHODS
+from langadapt.core.errors import LangadaptError
+from langadapt.data.corpus import files_source_paths
+from langadapt.models.files import check_model_dir, is_local
+from langadapt.transfer.registry import PLM_METHODS
 
 
 def _with_defaults(validator_class):
@@ -27,8 +32,6 @@ def _with_defaults(validator_class):
 
 
 def _copy(value):
-    import copy
-
     return copy.deepcopy(value)
 
 
@@ -75,8 +78,6 @@ def check_results_dir(config: dict) -> None:
 def check_local_models(config: dict) -> None:
     """Before any job: a model named by a local path (not a hub id) holds safetensors weights and
     no untrusted custom code; checked on its files alone, so cheap."""
-    from .models import check_model_dir, is_local
-
     refs = []
     if config["models"]["kind"] == "hf":
         refs += [(f"models.hf.{role}", config["models"]["hf"][role]) for role in ("base", "instruct")]
@@ -144,3 +145,24 @@ def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], lis
     tuning = config["calibrate"]["enabled"] or config["instruct_tune"]["enabled"]
     tuned = [(v, i, lep["tune"]) for v, inits in plan.items() for i in inits if i in main] if tuning else []
     return props, tuned
+
+
+def check_corpus_config(config: dict) -> None:
+    """Before any job: every pattern of every `files` source matches a file (local and cheap)."""
+    for name, source in config["corpus"]["sources"].items():
+        if source["kind"] == "files":
+            files_source_paths(name, source["paths"])
+
+
+
+
+def check_translate_config(config: dict) -> None:
+    """Before any job: a model-based translator needs its model."""
+    t = config["translate"]
+    if config["clo"]["enabled"] and t["backend"] != "dictionary" and not t["model"]:
+        raise LangadaptError(f"config key 'translate.model': backend {t['backend']} needs a model "
+                             "(a hub id, or 'instruct' for causal_lm)")
+    if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
+        raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
+
+

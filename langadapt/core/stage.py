@@ -1,25 +1,26 @@
-"""Small helpers shared by every stage: threads, seeds, logs, atomic outputs."""
+"""The stage runner: threads, seeds and logging of a job, its one-line errors and interrupts."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import random
-import shutil
+import signal
 import sys
-import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
+
+from langadapt.core.errors import LangadaptError
 
 log = logging.getLogger("langadapt")
 
 
 def setup(threads: int = 1, seed: int = 0, log_file: str | None = None) -> None:
     """Configure a stage: torch threads, seeds, and logging to the rule's log file."""
-    import torch
+    import torch  # here, not at the top: the corpus, data and report jobs run stages without torch
 
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
@@ -51,64 +52,11 @@ def keep_freed_tensors() -> None:
 
 
 def seed_everything(seed: int) -> None:
-    import torch
+    import torch  # as in setup
 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
-    """Yield a temporary directory that replaces `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _atomic_file(path: str | os.PathLike):
-    """Yield a `.name.tmp` beside `path` that replaces it on success and is removed on any failure
-    (an interrupt included), so a failed write leaves neither a partial file nor a stray temp file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json(path: str | os.PathLike, obj, sort_keys: bool = False) -> None:
-    """Atomically; sort_keys as transformers writes its configs."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n"  # before the file exists: a bad object leaves none
-    with _atomic_file(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def read_json(path: str | os.PathLike):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def read_lines(path: str | os.PathLike) -> list[str]:
-    """Documents of a corpus file: one per line, blank lines skipped."""
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
-
-
-def write_lines(path: str | os.PathLike, lines) -> None:
-    with _atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for line in lines:
-            f.write(line + "\n")
 
 
 def stage_name(log_file: str | None) -> str:
@@ -129,11 +77,6 @@ def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
     interrupt (Ctrl-C, SIGINT to the job's process group, or SIGTERM as from scancel or a time
     limit) with one line and exit status 130, after the atomic writers have removed their
     temporary outputs on the way up (a plain SIGTERM would kill the process without cleanup)."""
-    import signal
-    import threading
-
-    from .errors import LangadaptError
-
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
@@ -151,3 +94,5 @@ def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
+
+

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,6 @@ def plot_clo(table: pd.DataFrame, langs: list[str], out_png) -> None:
     """Share of responses in the language asked, target and source language, CLO vs SFT per
     data size, the original instruct model dashed."""
     plt = _pyplot()
-    import numpy as np
 
     metrics = [m for m in (f"in_lang_{langs[-1]}", f"in_lang_{langs[0]}", f"copy_lcs_{langs[-1]}") if m in table]
     runs = table[table["size"] > 0]
@@ -184,7 +184,6 @@ def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
     """Target-language copy (LCS ratio) and bits per byte: every propagation and tuning step per
     vocabulary, against the original instruct model (dashed)."""
     plt = _pyplot()
-    import numpy as np
 
     base = lep[lep["prop"] == ""]
     main = lep[lep["prop"] != ""]
@@ -277,7 +276,6 @@ def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
 def plot_tokenizers(df: pd.DataFrame, out_png, langs: list[str]) -> None:
     """Characters per token on held-out text: source vs each variant, one bar per language."""
     plt = _pyplot()
-    import numpy as np
 
     x = np.arange(len(df))
     width = 0.8 / max(len(langs), 1)
@@ -317,7 +315,6 @@ def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: s
     """The LET paper's Figure 1 for one vocabulary: every initialization's CPT loss curve on one
     plot, beside its held-out loss before and after training."""
     plt = _pyplot()
-    import numpy as np
 
     sub = table[table["vocab"] == vocab].reset_index(drop=True)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120, gridspec_kw={"width_ratios": [3, 2]})

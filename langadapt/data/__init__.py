@@ -1,0 +1,1 @@
+"""Layer 2: corpora (Debian, files, hub), instruction templates, bilingual dictionaries."""

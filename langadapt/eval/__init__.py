@@ -1,0 +1,1 @@
+"""Layer 8: lm-eval tasks and runs, the report, the manifest."""

@@ -1,0 +1,1 @@
+"""Layer 7: translation backends and the relation-aware pipeline."""
