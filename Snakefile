@@ -2,7 +2,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from langadapt.core.stage import keep_freed_tensors
+from langadapt.workflow import keep_freed_tensors
 
 min_version("9.0")
 

@@ -125,8 +125,7 @@ def plain(make, tok, text, c: dict, steps: int) -> float:
 
 
 def main() -> None:
-    from langadapt.core.stage import keep_freed_tensors
-    from langadapt.workflow import validate_config
+    from langadapt.workflow import keep_freed_tensors, validate_config
 
     if "GLIBC_TUNABLES" not in os.environ:  # measured as the workflow runs its jobs (see the Snakefile)
         keep_freed_tensors()

@@ -1,6 +1,6 @@
 from langadapt.data.instructions import instruction_conversations
 from langadapt.train.bootstrap import CHAT_TOKENS, mix_documents
-from langadapt.vocab.build import tokenization_metrics
+from langadapt.vocab.metrics import tokenization_metrics
 
 
 def test_mix_respects_byte_budgets(en_docs, ru_docs):

@@ -3,7 +3,7 @@ import sentencepiece as spm
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import write_lines
-from langadapt.vocab.build import tokenization_metrics
+from langadapt.vocab.metrics import tokenization_metrics
 from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
 

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from langadapt.core.errors import LangadaptError
 
@@ -20,8 +21,6 @@ log = logging.getLogger("langadapt")
 
 def setup(threads: int = 1, seed: int = 0, log_file: str | None = None) -> None:
     """Configure a stage: torch threads, seeds, and logging to the rule's log file."""
-    import torch  # here, not at the top: the corpus, data and report jobs run stages without torch
-
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -38,22 +37,7 @@ def setup(threads: int = 1, seed: int = 0, log_file: str | None = None) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-# glibc returns every freed allocation above its mmap threshold (128 KB, raised dynamically
-# only up to a point) to the kernel, and a training step faults the same tensors in again: 5
-# of a CPT job's 26 s were kernel time. A 32 MB threshold and a 1 GB trim threshold keep them
-# in the heap: CPT 1.4x faster at the same peak memory. GPU jobs are unaffected.
-MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
-
-
-def keep_freed_tensors() -> None:
-    """Set MALLOC_TUNABLES for the processes started from here on (a user's own
-    GLIBC_TUNABLES wins); glibc reads it only when a process starts."""
-    os.environ.setdefault("GLIBC_TUNABLES", MALLOC_TUNABLES)
-
-
 def seed_everything(seed: int) -> None:
-    import torch  # as in setup
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -26,9 +26,10 @@ from langadapt.core.errors import LangadaptError
 from langadapt.core.io import read_lines, write_json
 from langadapt.data.instructions import TEMPLATES as INSTRUCTION_TEMPLATES
 from langadapt.data.instructions import instruction_conversations, passages
+from langadapt.eval.metrics import SCRIPTS
 from langadapt.models.files import check_model_dir
 from langadapt.models.io import load_tokenizer
-from langadapt.vocab.build import tokenization_metrics
+from langadapt.vocab.metrics import tokenization_metrics
 
 log = logging.getLogger(__name__)
 

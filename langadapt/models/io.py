@@ -1,9 +1,15 @@
-"""Loading and saving Hugging Face model directories: safetensors only, no remote code by default."""
+"""Loading and saving Hugging Face model directories: safetensors only, no remote code by default.
+
+transformers' Auto classes are imported in the functions that use them: importing them costs
+about 2.5 s, which the transfer, LEP and overlap jobs skip (they read embedding rows through
+models/weights.py and tokenizers through the TokenizersBackend fast path of load_tokenizer)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+
+import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
@@ -31,7 +37,6 @@ def load_config(path, trust_remote_code: bool = False):
 
 def load_model(path, trust_remote_code: bool = False, dtype=None):
     """Every causal LM langadapt reads comes through here: safetensors only, remote code only if trusted."""
-    import torch
     from transformers import AutoModelForCausalLM
 
     check_model_dir(path, trust_remote_code)
@@ -75,7 +80,6 @@ def save_model(model, tokenizer, out_dir) -> None:
 def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False) -> None:
     """Snapshot a hub model (or a local directory, checked first) into a local save_pretrained
     directory, atomically. The tokenizer must fit the model, checked before the weights load."""
-    import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 
@@ -107,3 +111,21 @@ def inner_state_dict(model) -> dict:
     if model.get_output_embeddings() is not None:
         skip.add(id(model.get_output_embeddings().weight))
     return {n: p for n, p in model.named_parameters() if id(p) not in skip}
+
+
+def set_embeddings(model, tokenizer, new_in: torch.Tensor, new_out: torch.Tensor | None) -> None:
+    """Resize the model to the new rows and set ids of bos/eos/pad from `tokenizer`."""
+    n = new_in.shape[0]
+    model.resize_token_embeddings(n, mean_resizing=False)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.copy_(new_in)
+        if new_out is not None:
+            model.get_output_embeddings().weight.copy_(new_out)
+    model.config.vocab_size = n
+    for role in ("bos", "eos", "pad"):
+        tid = getattr(tokenizer, f"{role}_token_id", None)
+        setattr(model.config, f"{role}_token_id", tid)
+        if getattr(model, "generation_config", None) is not None:
+            setattr(model.generation_config, f"{role}_token_id", tid)
+
+

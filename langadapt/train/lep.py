@@ -18,9 +18,8 @@ from tokenizers import AddedToken
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
-from langadapt.models.io import embedding_matrices, load_tokenizer
+from langadapt.models.io import embedding_matrices, load_tokenizer, set_embeddings
 from langadapt.models.weights import Embeddings, read_config, write_model
-from langadapt.transfer.apply import set_embeddings
 from langadapt.transfer.mean import conversion_matrix
 from langadapt.vocab.overlap import load_overlap
 

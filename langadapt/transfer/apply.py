@@ -15,7 +15,7 @@ import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
-from langadapt.models.io import embedding_matrices, load_tokenizer
+from langadapt.models.io import embedding_matrices, load_tokenizer, set_embeddings
 from langadapt.models.weights import Embeddings, write_model
 from langadapt.transfer.registry import METHODS, get_method
 from langadapt.transfer.vectors import load_aux
@@ -52,22 +52,6 @@ def transfer_model(model, new_tokenizer, overlap: dict, method: str, params: dic
     inp, out = (None if m is None else m.detach() for m in embedding_matrices(model))
     set_embeddings(model, new_tokenizer, *transfer_rows(inp, out, overlap, method, params, aux))
     return model
-
-
-def set_embeddings(model, tokenizer, new_in: torch.Tensor, new_out: torch.Tensor | None) -> None:
-    """Resize the model to the new rows and set ids of bos/eos/pad from `tokenizer`."""
-    n = new_in.shape[0]
-    model.resize_token_embeddings(n, mean_resizing=False)
-    with torch.no_grad():
-        model.get_input_embeddings().weight.copy_(new_in)
-        if new_out is not None:
-            model.get_output_embeddings().weight.copy_(new_out)
-    model.config.vocab_size = n
-    for role in ("bos", "eos", "pad"):
-        tid = getattr(tokenizer, f"{role}_token_id", None)
-        setattr(model.config, f"{role}_token_id", tid)
-        if getattr(model, "generation_config", None) is not None:
-            setattr(model.generation_config, f"{role}_token_id", tid)
 
 
 def plm_aux(plm_dir, tokenizer, trust_remote_code: bool = False) -> dict:

@@ -13,29 +13,11 @@ from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json, write_lines
 from langadapt.models.io import load_tokenizer
 from langadapt.vocab.merge import bpe_backend, merged_tokenizer
+from langadapt.vocab.metrics import tokenization_metrics
 from langadapt.vocab.overlap import shared_tokens, special_ids
 from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepiece
 
 log = logging.getLogger(__name__)
-
-
-def tokenization_metrics(tokenizer, docs: list[str]) -> dict:
-    """Characters per token, fertility (tokens per word) and round-trip rate on documents."""
-    if not docs:
-        return {"chars_per_token": float("nan"), "tokens_per_word": float("nan"), "roundtrip": float("nan")}
-    ids = tokenizer(docs, add_special_tokens=False)["input_ids"]
-    n_tok = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    n_chr = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-    n_wrd = np.fromiter((len(d.split()) for d in docs), dtype=np.int64, count=len(docs))
-    decoded = tokenizer.batch_decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-    same = np.fromiter((a == b for a, b in zip(decoded, docs)), dtype=bool, count=len(docs))
-    return {
-        "chars_per_token": float(n_chr.sum() / max(n_tok.sum(), 1)),
-        "tokens_per_word": float(n_tok.sum() / max(n_wrd.sum(), 1)),
-        "roundtrip": float(same.mean()),
-        "tokens": int(n_tok.sum()),
-        "characters": int(n_chr.sum()),
-    }
 
 
 def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: float) -> list[str]:
