@@ -1,6 +1,7 @@
-# make run   : create .venv if missing, install everything, run the default experiment
+# make run   : create .venv if missing, install the locked versions, run the default experiment
 # make test  : same set-up, run the test suite
-# make bench (benchmark scripts: print numbers), make dryrun, make lint, make fmt, make clean
+# make bench (benchmark scripts: print numbers), make dryrun, make lint, make fmt, make clean,
+# make lock (rebuild requirements.lock from pyproject.toml's ranges in a fresh venv)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
@@ -9,20 +10,30 @@ STAMP  := $(VENV)/.installed
 # The CPU wheel of torch that this machine keeps on disk; elsewhere an ordinary torch.
 TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: install run test bench dryrun lint fmt clean
+.PHONY: install run test bench dryrun lint fmt clean lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# exact versions from requirements.lock (torch's CPU wheel where this machine keeps one: the lock's
+# torch==X matches X+cpu), then langadapt itself without touching them
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-ifneq ($(TORCH_CPU_WHEEL),)
-	$(PY) -m pip install --quiet "torch==2.13.0"
-else
-	$(PY) -m pip install --quiet torch
-endif
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e ".[dev]"
 	touch $(STAMP)
+
+# the newest versions pyproject.toml allows, resolved in a fresh venv and written down exactly
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+ifneq ($(TORCH_CPU_WHEEL),)
+	$(LOCK_VENV)/bin/python -m pip install --quiet "torch==2.13.0"
+endif
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)\+cpu$$/\1/' > requirements.lock
+	rm -rf $(LOCK_VENV)
 
 run: install
 	$(SMK) --cores $(CORES)
@@ -54,4 +65,4 @@ fmt: install
 	$(VENV)/bin/snakefmt .
 
 clean:
-	rm -rf results bench-results .snakemake
+	rm -rf results bench-results .snakemake $(LOCK_VENV)

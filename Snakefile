@@ -17,6 +17,10 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+# snakemake --report report.html: the figures and tables of report() outputs, with captions
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 

@@ -6,21 +6,20 @@ WECHSEL = config["transfer"]["wechsel"]
 rule focus_vectors:
     input:
         tokenizer=f"{R}/tokenizers/{{vocab}}",
-        train=f"{R}/corpus/{TARGET}/train.txt",
+        train=train_text(TARGET),
         lib=library("focus_vectors.py"),
     output:
         npz=f"{R}/aux/focus/{{vocab}}.npz",
         stats=f"{R}/aux/focus/{{vocab}}.json",
     log:
-        f"{R}/logs/focus_vectors/{{vocab}}.log",
+        log_of("focus_vectors/{vocab}"),
     benchmark:
-        f"{R}/benchmarks/focus_vectors/{{vocab}}.tsv"
+        benchmark_of("focus_vectors/{vocab}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1  # fastText on one worker: reproducible
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         cfg=config["transfer"]["focus"],
         seed=config["seed"],
@@ -35,12 +34,12 @@ rule wechsel_vectors:
         source_text=(
             f"{R}/corpus/parallel/train.jsonl"
             if WECHSEL["corpus"] == "parallel"
-            else f"{R}/corpus/{SOURCE}/train.txt"
+            else train_text(SOURCE)
         ),
         target_text=(
             f"{R}/corpus/parallel/train.jsonl"
             if WECHSEL["corpus"] == "parallel"
-            else f"{R}/corpus/{TARGET}/train.txt"
+            else train_text(TARGET)
         ),
         dictionary=WECHSEL["dictionary_path"]
         or f"{R}/corpus/debs/{WECHSEL['dictionary_package']}",
@@ -49,15 +48,14 @@ rule wechsel_vectors:
         npz=f"{R}/aux/wechsel/{{vocab}}.npz",
         stats=f"{R}/aux/wechsel/{{vocab}}.json",
     log:
-        f"{R}/logs/wechsel_vectors/{{vocab}}.log",
+        log_of("wechsel_vectors/{vocab}"),
     benchmark:
-        f"{R}/benchmarks/wechsel_vectors/{{vocab}}.tsv"
+        benchmark_of("wechsel_vectors/{vocab}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1  # fastText on one worker: reproducible
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         cfg=WECHSEL,
         langs=[SOURCE, TARGET],
@@ -71,22 +69,19 @@ if PLM["kind"] == "bootstrap":
     rule bootstrap_plm:
         input:
             tokenizer=f"{R}/tokenizers/{PLM['vocab']}",
-            train=f"{R}/corpus/{TARGET}/train.txt",
+            train=train_text(TARGET),
             lib=library("bootstrap_plm.py"),
         output:
             directory(f"{R}/models/plm"),
         log:
-            f"{R}/logs/bootstrap_plm.log",
+            log_of("bootstrap_plm"),
         benchmark:
-            f"{R}/benchmarks/bootstrap_plm.tsv"
+            benchmark_of("bootstrap_plm")
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
         resources:
-            gpu=GPU["gpu"],
-            cpus_per_gpu=GPU["cpus_per_gpu"],
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
+            **resources_for("gpu"),
         params:
             arch={
                 k: PLM[k]
@@ -111,15 +106,14 @@ else:
         output:
             directory(f"{R}/models/plm"),
         log:
-            f"{R}/logs/fetch_model/plm.log",
+            log_of("fetch_model/plm"),
         benchmark:
-            f"{R}/benchmarks/fetch_model/plm.tsv"
+            benchmark_of("fetch_model/plm")
         conda:
             "../envs/langadapt.yaml"
         threads: 1
         resources:
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
+            **resources_for("model"),
         params:
             hub_id=PLM["hub_id"],
             revision=PLM["revision"],

@@ -8,15 +8,14 @@ rule fetch_translator:
     output:
         directory(f"{R}/models/translator"),
     log:
-        f"{R}/logs/fetch_translator.log",
+        log_of("fetch_translator"),
     benchmark:
-        f"{R}/benchmarks/fetch_translator.tsv"
+        benchmark_of("fetch_translator")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         hub_id=TRANSLATE["model"],
         seq2seq=TRANSLATE["backend"] == "hf_seq2seq",
@@ -29,7 +28,7 @@ rule fetch_translator:
 rule translate:
     input:
         unpack(translator_inputs),
-        docs=f"{R}/corpus/{SOURCE}/train.txt",
+        docs=train_text(SOURCE),
         parallel=(
             f"{R}/corpus/parallel/heldout.jsonl"
             if config["corpus"]["parallel"]["enabled"]
@@ -40,17 +39,15 @@ rule translate:
         data=f"{R}/translate/instructions.jsonl",
         stats=f"{R}/translate/stats.json",
     log:
-        f"{R}/logs/translate.log",
+        log_of("translate"),
     benchmark:
-        f"{R}/benchmarks/translate.tsv"
+        benchmark_of("translate")
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"] if TRANSLATE["backend"] != "dictionary" else 0,
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
+        # a model translates on a GPU; the dictionary needs none
+        **resources_for("gpu" if TRANSLATE["backend"] != "dictionary" else "model"),
     params:
         cfg=TRANSLATE,
         examples=max(CLO["sizes"]),
@@ -63,26 +60,22 @@ rule translate:
 
 rule clo:
     input:
-        model=f"{R}/models/source/instruct",
+        model=source_model("instruct"),
         data=f"{R}/translate/instructions.jsonl",
         lib=library("cross_lingual.py"),
     output:
         directory(f"{R}/clo/{{size}}"),
     log:
-        f"{R}/logs/clo/{{size}}.log",
+        log_of("clo/{size}"),
     benchmark:
-        f"{R}/benchmarks/clo/{{size}}.tsv"
+        benchmark_of("clo/{size}")
     wildcard_constraints:
         size=r"\d+",
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-        processes=GPU["processes"],
+        **resources_for("train"),
     params:
         cfg=CLO,
         langs=[SOURCE, TARGET],
@@ -97,6 +90,6 @@ use rule clo as sft with:
     output:
         directory(f"{R}/sft/{{size}}"),
     log:
-        f"{R}/logs/sft/{{size}}.log",
+        log_of("sft/{size}"),
     benchmark:
-        f"{R}/benchmarks/sft/{{size}}.tsv"
+        benchmark_of("sft/{size}")

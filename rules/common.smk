@@ -52,16 +52,51 @@ EVAL_THREADS = config["threads"]["eval"]
 # the models → init → CPT → LEP → tuning chain goes first: the evaluations, CLO and the
 # auxiliary jobs fill the other core instead of one late CPT run holding up the end
 CHAIN_PRIORITY = 1
+
+
+def log_of(job):
+    """A job's log: logs/{rule}/{wildcards}.log (langadapt.core.stage names a stage by it)."""
+    return f"{R}/logs/{job}.log"
+
+
+def benchmark_of(job):
+    """A job's time and memory: benchmarks/{rule}/{wildcards}.tsv (benchmarks/stages.py reads them)."""
+    return f"{R}/benchmarks/{job}.tsv"
+
+
+def train_text(lang):
+    return f"{R}/corpus/{lang}/train.txt"
+
+
+def source_model(role):
+    """The source model (base or instruct) that everything adapts."""
+    return f"{R}/models/source/{role}"
+
+
 # the source model's tokenizer: its own early rule when bootstrapped, else the fetched base model
 SOURCE_TOKENIZER = (
     f"{R}/models/source/tokenizer"
     if config["models"]["kind"] == "bootstrap"
-    else f"{R}/models/source/base"
+    else source_model("base")
 )
 
 
 def alternatives(names):
     return "|".join(sorted(names))
+
+
+def resources_for(kind):
+    """What a job asks the scheduler for, from the config (docs/cluster.md): `light` jobs take
+    memory and time from `resources.light_rules`; `model` jobs (they read or write a model on
+    the CPU: transfer, LEP, downloads) from `resources.gpu_rules`; `gpu` jobs (they run a model)
+    also its GPUs and CPUs per GPU; `train` jobs also its training processes per job."""
+    base = LIGHT if kind == "light" else GPU
+    res = {"mem_mb": base["mem_mb"], "runtime": base["runtime"]}
+    if kind in ("gpu", "train"):
+        res |= {"gpu": GPU["gpu"], "cpus_per_gpu": GPU["cpus_per_gpu"]}
+    if kind == "train":
+        res["processes"] = GPU["processes"]
+    return res
 
 
 def library(script, *dispatched):
@@ -123,7 +158,7 @@ def transfer_inputs(wildcards):
     """The base model, new tokenizer and overlap, plus what this method needs (vectors or the PLM)."""
     m = wildcards.init
     inputs = {
-        "base": f"{R}/models/source/base",
+        "base": source_model("base"),
         "tokenizer": f"{R}/tokenizers/{wildcards.vocab}",
         "overlap": f"{R}/overlap/{wildcards.vocab}.json",
         "lib": library("transfer.py", module_name(m)),
@@ -158,5 +193,5 @@ def translator_inputs(wildcards):
             inputs["senses"] = f"{R}/corpus/parallel/train.jsonl"
         return inputs
     if TRANSLATE["backend"] == "causal_lm" and TRANSLATE["model"] == "instruct":
-        return {"model": f"{R}/models/source/instruct"}
+        return {"model": source_model("instruct")}
     return {"model": f"{R}/models/translator"}

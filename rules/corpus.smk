@@ -4,15 +4,14 @@ rule corpus_deb:
     output:
         directory(f"{R}/corpus/debs/{{package}}"),
     log:
-        f"{R}/logs/corpus_deb/{{package}}.log",
+        log_of("corpus_deb/{package}"),
     benchmark:
-        f"{R}/benchmarks/corpus_deb/{{package}}.tsv"
+        benchmark_of("corpus_deb/{package}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         apt_update=config["corpus"]["apt_update"],
     script:
@@ -27,15 +26,14 @@ rule corpus_source:
         docs=f"{R}/corpus/sources/{{source}}.txt",
         stats=f"{R}/corpus/sources/{{source}}.json",
     log:
-        f"{R}/logs/corpus_source/{{source}}.log",
+        log_of("corpus_source/{source}"),
     benchmark:
-        f"{R}/benchmarks/corpus_source/{{source}}.tsv"
+        benchmark_of("corpus_source/{source}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         source=lambda w: SOURCES[w.source],
         min_chars=config["corpus"]["min_chars"],
@@ -57,15 +55,14 @@ rule corpus_split:
         train=f"{R}/corpus/{{lang}}/train.txt",
         heldout=f"{R}/corpus/{{lang}}/heldout.txt",
     log:
-        f"{R}/logs/corpus_split/{{lang}}.log",
+        log_of("corpus_split/{lang}"),
     benchmark:
-        f"{R}/benchmarks/corpus_split/{{lang}}.tsv"
+        benchmark_of("corpus_split/{lang}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         heldout_fraction=config["corpus"]["heldout_fraction"],
         max_heldout_docs=config["corpus"]["max_heldout_docs"],
@@ -83,15 +80,14 @@ rule corpus_parallel:
         train=f"{R}/corpus/parallel/train.jsonl",
         heldout=f"{R}/corpus/parallel/heldout.jsonl",
     log:
-        f"{R}/logs/corpus_parallel.log",
+        log_of("corpus_parallel"),
     benchmark:
-        f"{R}/benchmarks/corpus_parallel.tsv"
+        benchmark_of("corpus_parallel")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         target=TARGET,
         heldout_fraction=config["corpus"]["parallel"]["heldout_fraction"],
@@ -115,14 +111,13 @@ rule corpus_stats:
     output:
         f"{R}/corpus/stats.json",
     log:
-        f"{R}/logs/corpus_stats.log",
+        log_of("corpus_stats"),
     benchmark:
-        f"{R}/benchmarks/corpus_stats.tsv"
+        benchmark_of("corpus_stats")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     script:
         "../scripts/corpus_stats.py"

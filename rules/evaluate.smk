@@ -17,15 +17,14 @@ rule eval_tasks:
     output:
         directory(f"{R}/eval/tasks"),
     log:
-        f"{R}/logs/eval_tasks.log",
+        log_of("eval_tasks"),
     benchmark:
-        f"{R}/benchmarks/eval_tasks.tsv"
+        benchmark_of("eval_tasks")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         langs=LANGS,
         max_docs=config["evaluate"]["max_docs"],
@@ -43,12 +42,6 @@ rule eval_tasks:
 EVAL_INPUT = dict(
     tasks=f"{R}/eval/tasks",
     heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
-)
-EVAL_RESOURCES = dict(
-    gpu=GPU["gpu"],
-    cpus_per_gpu=GPU["cpus_per_gpu"],
-    mem_mb=GPU["mem_mb"],
-    runtime=GPU["runtime"],
 )
 EVAL_PARAMS = dict(
     langs=LANGS,
@@ -69,16 +62,16 @@ if config["evaluate"]["one_job_per"] == "model":
         output:
             f"{R}/eval/{{model}}.json",
         log:
-            f"{R}/logs/evaluate/{{model}}.log",
+            log_of("evaluate/{model}"),
         benchmark:
-            f"{R}/benchmarks/evaluate/{{model}}.tsv"
+            benchmark_of("evaluate/{model}")
         wildcard_constraints:
             model=r"source/(base|instruct)|(init|cpt)/[^/]+/[^/]+|(lep|calibrated|instruct_tuned)/[^/]+/[^/]+/[^/]+|(sft|clo)/\d+",
         conda:
             "../envs/langadapt.yaml"
         threads: EVAL_THREADS
         resources:
-            **EVAL_RESOURCES,
+            **resources_for("gpu"),
         params:
             **EVAL_PARAMS,
             instruct=lambda w: [is_instruct(w.model)],
@@ -98,14 +91,14 @@ else:
             output:
                 [f"{R}/eval/{k}.json" for k in _keys],
             log:
-                f"{R}/logs/evaluate/{_stage}.log",
+                log_of(f"evaluate/{_stage}"),
             benchmark:
-                f"{R}/benchmarks/evaluate/{_stage}.tsv"
+                benchmark_of(f"evaluate/{_stage}")
             conda:
                 "../envs/langadapt.yaml"
             threads: EVAL_THREADS
             resources:
-                **EVAL_RESOURCES,
+                **resources_for("gpu"),
             params:
                 **EVAL_PARAMS,
                 instruct=[is_instruct(k) for k in _keys],

@@ -1,7 +1,7 @@
 rule lep:
     input:
-        instruct=f"{R}/models/source/instruct",
-        base=f"{R}/models/source/base",
+        instruct=source_model("instruct"),
+        base=source_model("base"),
         cpt=f"{R}/cpt/{{vocab}}/{{init}}",
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         overlap=f"{R}/overlap/{{vocab}}.json",
@@ -9,16 +9,15 @@ rule lep:
     output:
         directory(f"{R}/lep/{{vocab}}/{{init}}/{{prop}}"),
     log:
-        f"{R}/logs/lep/{{vocab}}/{{init}}/{{prop}}.log",
+        log_of("lep/{vocab}/{init}/{prop}"),
     benchmark:
-        f"{R}/benchmarks/lep/{{vocab}}/{{init}}/{{prop}}.tsv"
+        benchmark_of("lep/{vocab}/{init}/{prop}")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: LIGHT_THREADS
     resources:
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
+        **resources_for("model"),
     params:
         trust_remote_code=config["models"]["trust_remote_code"],
     script:

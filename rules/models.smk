@@ -16,21 +16,20 @@ if config["models"]["kind"] == "bootstrap":
 
     rule bootstrap_tokenizer:
         input:
-            en=f"{R}/corpus/{SOURCE}/train.txt",
-            ru=f"{R}/corpus/{TARGET}/train.txt",
+            en=train_text(SOURCE),
+            ru=train_text(TARGET),
             lib=library("bootstrap_tokenizer.py"),
         output:
             directory(f"{R}/models/source/tokenizer"),
         log:
-            f"{R}/logs/bootstrap_tokenizer.log",
+            log_of("bootstrap_tokenizer"),
         benchmark:
-            f"{R}/benchmarks/bootstrap_tokenizer.tsv"
+            benchmark_of("bootstrap_tokenizer")
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
         resources:
-            mem_mb=LIGHT["mem_mb"],
-            runtime=LIGHT["runtime"],
+            **resources_for("light"),
         params:
             vocab_size=BOOT["vocab_size"],
             en_bytes=BOOT["en_bytes"],
@@ -42,24 +41,21 @@ if config["models"]["kind"] == "bootstrap":
     rule bootstrap_base:
         input:
             tokenizer=f"{R}/models/source/tokenizer",
-            en=f"{R}/corpus/{SOURCE}/train.txt",
-            ru=f"{R}/corpus/{TARGET}/train.txt",
+            en=train_text(SOURCE),
+            ru=train_text(TARGET),
             lib=library("bootstrap_base.py"),
         output:
-            directory(f"{R}/models/source/base"),
+            directory(source_model("base")),
         log:
-            f"{R}/logs/bootstrap_base.log",
+            log_of("bootstrap_base"),
         benchmark:
-            f"{R}/benchmarks/bootstrap_base.tsv"
+            benchmark_of("bootstrap_base")
         priority: CHAIN_PRIORITY
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
         resources:
-            gpu=GPU["gpu"],
-            cpus_per_gpu=GPU["cpus_per_gpu"],
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
+            **resources_for("gpu"),
         params:
             arch=ARCH,
             train=BOOT["base"],
@@ -71,24 +67,21 @@ if config["models"]["kind"] == "bootstrap":
 
     rule bootstrap_instruct:
         input:
-            base=f"{R}/models/source/base",
-            en=f"{R}/corpus/{SOURCE}/train.txt",
+            base=source_model("base"),
+            en=train_text(SOURCE),
             lib=library("bootstrap_instruct.py"),
         output:
-            directory(f"{R}/models/source/instruct"),
+            directory(source_model("instruct")),
         log:
-            f"{R}/logs/bootstrap_instruct.log",
+            log_of("bootstrap_instruct"),
         benchmark:
-            f"{R}/benchmarks/bootstrap_instruct.tsv"
+            benchmark_of("bootstrap_instruct")
         priority: CHAIN_PRIORITY
         conda:
             "../envs/langadapt.yaml"
         threads: TRAIN_THREADS
         resources:
-            gpu=GPU["gpu"],
-            cpus_per_gpu=GPU["cpus_per_gpu"],
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
+            **resources_for("gpu"),
         params:
             n_examples=BOOT["instruct_examples"],
             max_len=BOOT["instruct_max_len"],
@@ -105,17 +98,16 @@ else:
         output:
             directory(f"{R}/models/source/{{role}}"),
         log:
-            f"{R}/logs/fetch_model/{{role}}.log",
+            log_of("fetch_model/{role}"),
         benchmark:
-            f"{R}/benchmarks/fetch_model/{{role}}.tsv"
+            benchmark_of("fetch_model/{role}")
         wildcard_constraints:
             role="base|instruct",
         conda:
             "../envs/langadapt.yaml"
         threads: 1
         resources:
-            mem_mb=GPU["mem_mb"],
-            runtime=GPU["runtime"],
+            **resources_for("model"),
         params:
             hub_id=lambda w: config["models"]["hf"][w.role],
             revision=config["models"]["hf"]["revision"],

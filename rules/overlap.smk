@@ -6,14 +6,13 @@ rule overlap:
     output:
         f"{R}/overlap/{{vocab}}.json",
     log:
-        f"{R}/logs/overlap/{{vocab}}.log",
+        log_of("overlap/{vocab}"),
     benchmark:
-        f"{R}/benchmarks/overlap/{{vocab}}.tsv"
+        benchmark_of("overlap/{vocab}")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     script:
         "../scripts/overlap.py"

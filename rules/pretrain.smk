@@ -1,25 +1,21 @@
 rule pretrain:
     input:
         init=f"{R}/init/{{vocab}}/{{init}}",
-        train=f"{R}/corpus/{TARGET}/train.txt",
+        train=train_text(TARGET),
         heldout=f"{R}/corpus/{TARGET}/heldout.txt",
         lib=library("pretrain.py"),
     output:
         directory(f"{R}/cpt/{{vocab}}/{{init}}"),
     log:
-        f"{R}/logs/pretrain/{{vocab}}/{{init}}.log",
+        log_of("pretrain/{vocab}/{init}"),
     benchmark:
-        f"{R}/benchmarks/pretrain/{{vocab}}/{{init}}.tsv"
+        benchmark_of("pretrain/{vocab}/{init}")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-        processes=GPU["processes"],
+        **resources_for("train"),
     params:
         cfg=config["pretrain"],
         seed=config["seed"],

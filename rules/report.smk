@@ -10,34 +10,77 @@ rule report:
     output:
         **(
             {
-                "clo_csv": f"{R}/report/clo.csv",
-                "translation_csv": f"{R}/report/translation.csv",
-                "clo_png": f"{R}/report/figures/clo.png",
+                "clo_csv": report(
+                    f"{R}/report/clo.csv",
+                    caption="../report/clo_table.rst",
+                    category="Tables",
+                ),
+                "translation_csv": report(
+                    f"{R}/report/translation.csv",
+                    caption="../report/translation.rst",
+                    category="Tables",
+                ),
+                "clo_png": report(
+                    f"{R}/report/figures/clo.png",
+                    caption="../report/clo.rst",
+                    category="Figures",
+                ),
             }
             if config["clo"]["enabled"]
             else {}
         ),
-        csv=f"{R}/report/summary.csv",
+        csv=report(
+            f"{R}/report/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
         md=f"{R}/report/summary.md",
-        loss=f"{R}/report/figures/cpt_loss.png",
-        tokenizers_csv=f"{R}/report/tokenizers.csv",
-        tokenizers_png=f"{R}/report/figures/tokenizer_efficiency.png",
-        transfer_csv=f"{R}/report/transfer.csv",
-        transfer_png=f"{R}/report/figures/init_comparison.png",
-        lep_csv=f"{R}/report/lep.csv",
-        tune_csv=f"{R}/report/tune.csv",
-        lep_png=f"{R}/report/figures/lep.png",
+        loss=report(
+            f"{R}/report/figures/cpt_loss.png",
+            caption="../report/cpt_loss.rst",
+            category="Figures",
+        ),
+        tokenizers_csv=report(
+            f"{R}/report/tokenizers.csv",
+            caption="../report/tokenizers.rst",
+            category="Tables",
+        ),
+        tokenizers_png=report(
+            f"{R}/report/figures/tokenizer_efficiency.png",
+            caption="../report/tokenizer_efficiency.rst",
+            category="Figures",
+        ),
+        transfer_csv=report(
+            f"{R}/report/transfer.csv",
+            caption="../report/transfer.rst",
+            category="Tables",
+        ),
+        transfer_png=report(
+            f"{R}/report/figures/init_comparison.png",
+            caption="../report/init_comparison.rst",
+            category="Figures",
+        ),
+        lep_csv=report(
+            f"{R}/report/lep.csv", caption="../report/lep_table.rst", category="Tables"
+        ),
+        tune_csv=report(
+            f"{R}/report/tune.csv", caption="../report/tune.rst", category="Tables"
+        ),
+        lep_png=report(
+            f"{R}/report/figures/lep.png",
+            caption="../report/lep.rst",
+            category="Figures",
+        ),
         manifest=f"{R}/report/manifest.tsv",
     log:
-        f"{R}/logs/report.log",
+        log_of("report"),
     benchmark:
-        f"{R}/benchmarks/report.tsv"
+        benchmark_of("report")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         models=model_keys(),
         curves=[f"{v}/{i}" for v, i in PAIRS],

@@ -1,23 +1,22 @@
 rule tokenizer:
     input:
         unpack(tokenizer_inputs),
-        target=f"{R}/corpus/{TARGET}/train.txt",
-        source=f"{R}/corpus/{SOURCE}/train.txt",
+        target=train_text(TARGET),
+        source=train_text(SOURCE),
         heldout=expand(f"{R}/corpus/{{lang}}/heldout.txt", lang=LANGS),
         source_tokenizer=SOURCE_TOKENIZER,
         lib=library("tokenizer.py"),
     output:
         directory(f"{R}/tokenizers/{{vocab}}"),
     log:
-        f"{R}/logs/tokenizer/{{vocab}}.log",
+        log_of("tokenizer/{vocab}"),
     benchmark:
-        f"{R}/benchmarks/tokenizer/{{vocab}}.tsv"
+        benchmark_of("tokenizer/{vocab}")
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         variant=lambda w: config["tokenizer"]["variants"][w.vocab],
         source_share=config["tokenizer"]["source_share"],

@@ -4,16 +4,15 @@ rule transfer:
     output:
         directory(f"{R}/init/{{vocab}}/{{init}}"),
     log:
-        f"{R}/logs/transfer/{{vocab}}/{{init}}.log",
+        log_of("transfer/{vocab}/{init}"),
     benchmark:
-        f"{R}/benchmarks/transfer/{{vocab}}/{{init}}.tsv"
+        benchmark_of("transfer/{vocab}/{init}")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: LIGHT_THREADS
     resources:
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
+        **resources_for("model"),
     params:
         cfg=lambda w: {**config["transfer"][w.init], "seed": config["seed"]},
         trust_remote_code=config["models"]["trust_remote_code"],

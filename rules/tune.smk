@@ -1,23 +1,20 @@
 rule calibration_data:
     input:
-        instruct=f"{R}/models/source/instruct",
-        docs=f"{R}/corpus/{TARGET}/train.txt",
+        instruct=source_model("instruct"),
+        docs=train_text(TARGET),
         lib=library("calibration_data.py"),
     output:
         f"{R}/instructions/calibration.jsonl",
     log:
-        f"{R}/logs/calibration_data.log",
+        log_of("calibration_data"),
     benchmark:
-        f"{R}/benchmarks/calibration_data.tsv"
+        benchmark_of("calibration_data")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
+        **resources_for("gpu"),
     params:
         cfg={
             k: v for k, v in CALIBRATE.items() if k not in ("lora", "train", "max_len")
@@ -30,20 +27,19 @@ rule calibration_data:
 
 rule instruct_tune_data:
     input:
-        docs=f"{R}/corpus/{TARGET}/train.txt",
+        docs=train_text(TARGET),
         lib=library("instruct_tune_data.py"),
     output:
         f"{R}/instructions/instruct_tune.jsonl",
     log:
-        f"{R}/logs/instruct_tune_data.log",
+        log_of("instruct_tune_data"),
     benchmark:
-        f"{R}/benchmarks/instruct_tune_data.tsv"
+        benchmark_of("instruct_tune_data")
     conda:
         "../envs/langadapt.yaml"
     threads: 1
     resources:
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        **resources_for("light"),
     params:
         n=TUNE["examples"],
         lang=TUNE["lang"],
@@ -63,19 +59,15 @@ rule calibrate:
     output:
         directory(f"{R}/calibrated/{{vocab}}/{{init}}/{{prop}}"),
     log:
-        f"{R}/logs/calibrate/{{vocab}}/{{init}}/{{prop}}.log",
+        log_of("calibrate/{vocab}/{init}/{prop}"),
     benchmark:
-        f"{R}/benchmarks/calibrate/{{vocab}}/{{init}}/{{prop}}.tsv"
+        benchmark_of("calibrate/{vocab}/{init}/{prop}")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-        processes=GPU["processes"],
+        **resources_for("train"),
     params:
         lora=CALIBRATE["lora"],
         train=CALIBRATE["train"],
@@ -94,19 +86,15 @@ rule instruct_tune:
     output:
         directory(f"{R}/instruct_tuned/{{vocab}}/{{init}}/{{prop}}"),
     log:
-        f"{R}/logs/instruct_tune/{{vocab}}/{{init}}/{{prop}}.log",
+        log_of("instruct_tune/{vocab}/{init}/{prop}"),
     benchmark:
-        f"{R}/benchmarks/instruct_tune/{{vocab}}/{{init}}/{{prop}}.tsv"
+        benchmark_of("instruct_tune/{vocab}/{init}/{prop}")
     priority: CHAIN_PRIORITY
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
     resources:
-        gpu=GPU["gpu"],
-        cpus_per_gpu=GPU["cpus_per_gpu"],
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-        processes=GPU["processes"],
+        **resources_for("train"),
     params:
         lora=TUNE["lora"],
         train=TUNE["train"],

@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.train.bootstrap import build_base_model
 
 p = snakemake.params
-with stage(snakemake.log[0], snakemake.threads, p.seed):
+with snakemake_job(snakemake, p.seed):
     build_base_model(
         snakemake.input.tokenizer,
         snakemake.input.en,

@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.train.tune import build_calibration_data
 
 c = snakemake.params.cfg
-with stage(snakemake.log[0], snakemake.threads, snakemake.params.seed):
+with snakemake_job(snakemake, snakemake.params.seed):
     build_calibration_data(
         snakemake.input.instruct,
         snakemake.input.docs,

@@ -1,5 +1,5 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.data.corpus import fetch_deb
 
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     fetch_deb(snakemake.wildcards.package, snakemake.output[0], apt_update=snakemake.params.apt_update)

@@ -1,7 +1,7 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.data.corpus import write_source
 
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     write_source(
         snakemake.wildcards.source,
         snakemake.params.source,

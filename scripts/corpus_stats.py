@@ -1,5 +1,5 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.data.corpus import write_stats
 
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     write_stats(snakemake.input.sources, snakemake.input.splits, snakemake.input.parallel, snakemake.output[0])

@@ -1,9 +1,9 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.eval.evaluate import write_tasks
 from langadapt.models.io import load_tokenizer
 
 p = snakemake.params
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     write_tasks(
         snakemake.output[0],
         dict(zip(p.langs, snakemake.input.heldout)),

@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.eval.evaluate import write_evaluations
 
 p = snakemake.params
-with stage(snakemake.log[0], snakemake.threads):
+with snakemake_job(snakemake):
     write_evaluations(
         zip(snakemake.input.models, snakemake.output, p.instruct),
         snakemake.input.tasks,

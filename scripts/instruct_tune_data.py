@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.train.tune import build_sft_data
 
 p = snakemake.params
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     build_sft_data(
         snakemake.input.docs,
         snakemake.output[0],

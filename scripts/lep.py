@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.train.lep import build_propagated
 
 i = snakemake.input
-with stage(snakemake.log[0], snakemake.threads):
+with snakemake_job(snakemake):
     build_propagated(
         i.instruct,
         i.cpt,

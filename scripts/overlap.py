@@ -1,5 +1,5 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.vocab.overlap import write_overlap
 
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     write_overlap(snakemake.input.source, snakemake.input.tokenizer, snakemake.output[0])

@@ -1,9 +1,9 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.eval.manifest import write_manifest
 from langadapt.eval.report import write_report
 
 p = snakemake.params
-with stage(snakemake.log[0]):
+with snakemake_job(snakemake):
     write_report(
         dict(zip(p.models, snakemake.input.evals)),
         dict(zip(p.curves, snakemake.input.cpt)),

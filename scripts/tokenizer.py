@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.vocab.build import build_tokenizer
 
 p = snakemake.params
-with stage(snakemake.log[0], snakemake.threads):
+with snakemake_job(snakemake):
     build_tokenizer(
         snakemake.input.target,
         snakemake.input.source,

@@ -1,8 +1,8 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.transfer.apply import build_init_model
 
 i, p = snakemake.input, snakemake.params
-with stage(snakemake.log[0], snakemake.threads):
+with snakemake_job(snakemake):
     build_init_model(
         i.base,
         i.tokenizer,

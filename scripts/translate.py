@@ -1,9 +1,9 @@
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job
 from langadapt.translate.pipeline import build_translations, make_translator
 
 i, p = snakemake.input, snakemake.params
 c = p.cfg
-with stage(snakemake.log[0], snakemake.threads, p.seed):
+with snakemake_job(snakemake, p.seed):
     translator = make_translator(
         c["backend"],
         dictionary=i.get("dictionary"),

@@ -1,10 +1,10 @@
-"""Bad input, table-driven (issue 8): every case stops with exactly one `langadapt:` line naming the
+"""Bad input, table-driven: every case stops with exactly one `langadapt:` line naming the
 offending config key or file, no Python traceback, and no partial output (config errors create no
 results directory at all; a failed or interrupted job leaves neither its output nor a temporary
 `.name.XXXX` / `.name.tmp`). Config, corpus and interrupt cases run the real `snakemake` CLI;
-model-level cases call the library inside `common.stage`, as a rule's script would.
+model-level cases call the library inside `core.stage.stage`, as a rule's script would.
 
-Then safe loading (issue 8 part 4): safetensors only, no untrusted remote code, no shell."""
+Then safe loading: safetensors only, no untrusted remote code, no shell."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def job_error(target: Callable[[Path], Path], prepared: bool = False, **changes)
 
 
 def in_stage(fn: Callable[[Ctx], Path]) -> Callable[[Ctx], Outcome]:
-    """The library call inside `common.stage`, as a rule's script runs it; `fn` returns its output."""
+    """The library call inside `core.stage.stage`, as a rule's script runs it; `fn` returns its output."""
 
     def run(c: Ctx) -> Outcome:
         import logging
@@ -469,7 +469,7 @@ def test_atomic_writers_leave_no_temporary_file_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-# ------------------------------------------------------------------ safe loading (issue 8 part 4)
+# ------------------------------------------------------------------ safe loading
 
 
 def test_every_loader_refuses_a_pickle_only_directory(models, tmp_path):

@@ -1,3 +1,7 @@
+"""The bootstrapped stand-ins: the English-heavy training mix keeps its byte budgets, the source
+tokenizer is English-centric (more characters per token on English than on Russian), and the
+instruction templates make well-formed conversations."""
+
 from langadapt.data.instructions import instruction_conversations
 from langadapt.train.bootstrap import CHAT_TOKENS, mix_documents
 from langadapt.vocab.metrics import tokenization_metrics

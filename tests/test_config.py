@@ -1,3 +1,7 @@
+"""Config validation: defaults come from the schema (the paper's settings where it has them), a bad
+value names its key, and the plans (initializations per vocabulary, propagations, tuned models)
+follow the config."""
+
 from pathlib import Path
 
 import pytest
@@ -26,7 +30,7 @@ def test_minimal_config_gets_every_default():
     cfg = validate_config({"corpus": {"sources": {"x": {"kind": "files", "lang": "ru", "paths": ["a.txt"]}}}}, SCHEMA)
     assert cfg["tokenizer"]["variants"] == {"bpe": {"kind": "bpe", "size": 8000}}
     assert cfg["resources"]["gpu_rules"]["gpu"] == 0
-    # LEP §2.4.2-2.4.3 (METHODS.md §5) as the defaults
+    # LEP §2.4.2-2.4.3 (arXiv:2412.21140) as the defaults
     cal, tune = cfg["calibrate"], cfg["instruct_tune"]
     assert (cal["lora"]["r"], cal["lora"]["alpha"], cal["train"]["lr"], cal["train"]["weight_decay"]) == (8, 1, 2.5e-5, 0.1)
     assert cal["lora"]["layers"] == "first_last" and cal["lora"]["train_embeddings"] and cal["train"]["epochs"] == 1

@@ -1,3 +1,11 @@
+"""Evaluation: the bit-parallel LCS equals the dynamic programme on 300 random pairs; copy scores by
+hand; every multiple-choice item holds its true continuation exactly once, at varying positions;
+an instruct model runs the copy and response-language tasks through its chat template and a base
+model does not; a copy that cannot fit the context is refused before lm-eval runs; the script
+check of the response language; a built-in lm-eval task runs through `evaluate.builtin` with the
+accuracy of its local twin and an unknown name is refused before any output; several models in one
+process write the same bytes as one each; lm-eval's environment report runs once per process."""
+
 import json
 import math
 

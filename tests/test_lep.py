@@ -1,3 +1,10 @@
+"""LEP propagation: with instruct == base every propagation returns the adapted embeddings; with
+the instruct rows the base rows times a planted invertible matrix, Overlap and Conversion recover
+it (adapted rows × the matrix, to 1e-4) while Swap does not; the float64 map to 1e-10; tied
+embeddings propagate the input rows only; chat tokens keep the instruct model's rows; a donor
+whose tokenizer is not the variant's, and a base of another width (checked on the configs, before
+any weights load) are refused with no output."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,3 +1,6 @@
+"""The manifest: sha256 and size of every result file, and nothing from logs/, benchmarks/ or
+checkpoints/."""
+
 import hashlib
 
 from langadapt.eval.manifest import read_manifest, result_files, write_manifest

@@ -1,3 +1,7 @@
+"""Vocabulary overlap: the tokenizer family is recognised (`Ġ` byte-level BPE, `▁` SentencePiece),
+shared tokens have identical surface bytes, every new token is spelled by its source subtokens,
+special tokens are matched by role, and a SentencePiece-style source works as well."""
+
 from langadapt.vocab.overlap import compute_overlap, family, surfaces
 
 

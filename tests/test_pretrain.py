@@ -1,3 +1,7 @@
+"""Embedding-only CPT: only the embeddings train and the loss falls, inner layers stay
+bit-identical; a crash at step 9 resumes from checkpoint 8 to the weights and loss.csv of an
+unbroken run, and an incomplete checkpoint is skipped."""
+
 import pytest
 import torch
 

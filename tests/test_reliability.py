@@ -60,6 +60,43 @@ def test_killed_cpt_job_resumes_from_its_last_checkpoint_to_the_same_embeddings(
     assert not ck.exists()
 
 
+def test_a_killed_training_job_leaves_no_orphan_once_it_runs_again(smoke, tmp_path):
+    """kill -9 of an instruct_tune job mid-training leaves its temporary output directory
+    (`.conversion.XXXXXXXX`, the model being written) beside the missing output: Snakemake knows
+    only the output. The next run of the job removes it when the job starts, says so in the job's
+    log, and writes the model an unbroken run writes."""
+    _, res = smoke
+    train = {"lr": 0.001, "batch_size": 8, "max_steps": 400, "logging_steps": 1}
+    cfg = smoke_config(tmp_path, instruct_tune={"train": train})
+    new = tmp_path / "results" / "smoke"
+    shutil.copytree(res, new, symlinks=True)  # the smoke run's inputs of instruct_tune, mtimes kept
+    out = new / "instruct_tuned" / "bpe" / "mean" / "conversion"
+    shutil.rmtree(out)
+    subprocess.run(_snakemake(cfg, out), cwd=ROOT, check=True, capture_output=True)
+    ref = tmp_path / "unbroken"
+    out.rename(ref)
+
+    orphans = lambda: sorted(out.parent.glob(".conversion.*"))  # noqa: E731
+    proc = subprocess.Popen(_snakemake(cfg, out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list(out.parent.glob(".conversion.*/trainer")):  # training has started writing
+        assert proc.poll() is None and time.time() < deadline, "instruct_tune ended before training"
+        time.sleep(0.05)
+    for p in psutil.Process(proc.pid).children(recursive=True):
+        p.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=120) != 0
+    assert not out.exists()
+    left = orphans()
+    assert len(left) == 1 and left[0].is_dir()  # what the sweep is for
+
+    subprocess.run(_snakemake(cfg, out), cwd=ROOT, check=True, capture_output=True)
+    assert orphans() == []
+    log = (new / "logs" / "instruct_tune" / "bpe" / "mean" / "conversion.log").read_text()
+    assert f"removed {left[0]}" in log
+    a, b = load_file(out / "model.safetensors"), load_file(ref / "model.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
 def _text_files(root: Path):
     for p in root.rglob("*"):
         if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml", ".csv", ".md", ".tsv", ".log", ".txt"):

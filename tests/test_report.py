@@ -1,3 +1,6 @@
+"""The report: the summary, tokenizer, transfer, LEP (Tables 3 and 4) and CLO tables have the
+expected rows and columns, and every figure is written."""
+
 import json
 
 import pandas as pd

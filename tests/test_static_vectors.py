@@ -1,3 +1,8 @@
+"""WECHSEL's and FOCUS's auxiliary spaces: Mueller dictionary entries and pairs files parsed into
+single-word pairs, Procrustes recovers a planted rotation, alignment precision measured on held-out
+dictionary pairs (1.0 for a planted rotation, near 0 for unrelated spaces), FOCUS vectors cover the
+frequent tokens."""
+
 import gzip
 
 import numpy as np

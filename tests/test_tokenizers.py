@@ -1,3 +1,9 @@
+"""Tokenizer export and metrics: the fast tokenizer exported from a SentencePiece model (BPE or
+Unigram) tokenizes exactly like SentencePiece and round-trips with digits split; a target-language
+tokenizer reads Russian more efficiently than the English-centric one; a vocabulary the corpus
+cannot give is one clear error; the training mix holds the configured share of source-language
+bytes; a `plm` variant adopts the PLM's tokenizer."""
+
 import pytest
 import sentencepiece as spm
 

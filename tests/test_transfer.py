@@ -1,3 +1,8 @@
+"""Transfer through the model: the mean-of-subtokens rows match their definition, shared rows are
+copied bit for bit, LET and SALT build a model with the new vocabulary, and before any work an
+unknown method, a method without its input (vectors, PLM), a PLM with another tokenizer, with
+fewer embedding rows than tokens, or sharing no token with the LLM are refused."""
+
 import json
 
 import numpy as np

@@ -5,9 +5,39 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+
+# what atomic_dir (mkdtemp's 8 random characters) and _atomic_file leave beside an output `name`
+# when the process dies before its rename
+_TEMP_SUFFIX = re.compile(r"tmp|[a-z0-9_]{8}")
+
+
+def stale_siblings(output: str | os.PathLike) -> list[Path]:
+    """The temporary siblings of `output` (`.name.XXXXXXXX` directories, `.name.tmp` files) that
+    a process killed while writing it left behind."""
+    out = Path(output)
+    if not out.parent.is_dir():
+        return []
+    prefix = f".{out.name}."
+    return sorted(p for p in out.parent.iterdir()
+                  if p.name.startswith(prefix) and _TEMP_SUFFIX.fullmatch(p.name[len(prefix):]))
+
+
+def sweep_stale(outputs) -> list[Path]:
+    """Remove what a killed earlier run of a job left beside its outputs (a job owns these names:
+    nothing else writes them). Returns what was removed."""
+    removed = []
+    for out in outputs:
+        for p in stale_siblings(out):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from langadapt.core.errors import LangadaptError
-from langadapt.core.stage import stage
+from langadapt.core.stage import snakemake_job, stage
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: in
 def job(smk, fn, **kwargs):
     """A Snakemake training job's whole script: `fn(**kwargs)` as one stage (its log, threads
     and seed), on as many processes as the job's resources ask for."""
-    seed, log_file = smk.params.seed, smk.log[0]
-    with stage(log_file, smk.threads, seed):
-        return run(fn, kwargs, processes(smk.resources), log_file=log_file, threads=smk.threads, seed=seed)
+    seed = smk.params.seed
+    with snakemake_job(smk, seed):
+        return run(fn, kwargs, processes(smk.resources), log_file=smk.log[0], threads=smk.threads, seed=seed)
 
 
 def _worker(spec_path: str) -> None:

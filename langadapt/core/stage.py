@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from langadapt.core.errors import LangadaptError
+from langadapt.core.io import sweep_stale
 
 log = logging.getLogger("langadapt")
 
@@ -56,15 +57,18 @@ def _terminated(signum, frame):
 
 
 @contextlib.contextmanager
-def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
-    """Run one workflow stage: set up threads/seeds/logging; bad input ends it with one line, an
-    interrupt (Ctrl-C, SIGINT to the job's process group, or SIGTERM as from scancel or a time
-    limit) with one line and exit status 130, after the atomic writers have removed their
+def stage(log_file: str | None = None, threads: int = 1, seed: int = 0, outputs=()):
+    """Run one workflow stage: set up threads/seeds/logging and remove what a killed earlier run
+    left beside `outputs` (kill -9 and OOM kills skip every cleanup); bad input ends it with one
+    line, an interrupt (Ctrl-C, SIGINT to the job's process group, or SIGTERM as from scancel or
+    a time limit) with one line and exit status 130, after the atomic writers have removed their
     temporary outputs on the way up (a plain SIGTERM would kill the process without cleanup)."""
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         setup(threads=threads, seed=seed, log_file=log_file)
+        for path in sweep_stale(outputs):
+            log.info("removed %s, left by an earlier run of this job that was killed", path)
         yield
     except LangadaptError as err:
         log.error("%s", err)
@@ -80,3 +84,7 @@ def stage(log_file: str | None = None, threads: int = 1, seed: int = 0):
             signal.signal(signal.SIGTERM, previous)
 
 
+def snakemake_job(smk, seed: int = 0):
+    """The stage of a Snakemake job's script: its log, threads and outputs from the `snakemake`
+    object the script is given."""
+    return stage(smk.log[0], smk.threads, seed, outputs=list(smk.output))

@@ -240,7 +240,7 @@ def plot_losses(curves: dict[str, str], out_png, title: str = "Continued pretrai
     _save(fig, out_png)
 
 
-# LEP Table 2, symbols per token on Russian text (METHODS.md §1)
+# LEP Table 2, symbols per token on Russian text (arXiv:2412.21140)
 PAPER_CHARS_PER_TOKEN_RU = {
     "llama3": {"source": 2.89, "bpe": 4.40, "unigram": 4.35, "extended": 3.78, "optimized": 3.40},
     "mistral": {"source": 2.44, "bpe": 3.76, "unigram": 3.78, "extended": 3.77},

@@ -1,4 +1,4 @@
-"""Cross-lingual optimization (CLO; seed 002, METHODS.md §10) and its SFT baseline.
+"""Cross-lingual optimization (CLO; arXiv:2505.14297) and its SFT baseline.
 
 English instruction data (x_en, y_en) and its translation (x_l, y_l) become two preference
 examples: x_en → chosen y_en over rejected y_l, and x_l → chosen y_l over rejected y_en; the

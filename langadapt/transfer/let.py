@@ -1,4 +1,5 @@
-"""Linear embedding transfer from a target-language PLM (LET; seed 001).
+"""Linear embedding transfer from a target-language PLM (LET; Linearized Embedding Transfer in
+Multilingual Large Language Model, Lee & Hur — no arXiv version).
 
 The new vocabulary is the PLM's. One linear map W from PLM embedding space to LLM space is
 fitted on the tokens both vocabularies share, `W = argmin ||P[C]·W - E[C]||²` (+ ridge), and

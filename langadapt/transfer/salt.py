@@ -1,4 +1,5 @@
-"""Semantic-aware linear transfer (SALT; seed 002).
+"""Semantic-aware linear transfer (SALT; Semantic Aware Linear Transfer by Recycling Pre-trained Language Models
+for Cross-lingual Transfer, arXiv:2505.10945).
 
 As LET, but every PLM-only token gets its own regression, fitted on the `k` shared tokens
 most similar to it in PLM space (cosine). The per-token ridge regressions are solved in

@@ -1,4 +1,4 @@
-"""Translation of training data (seed 002, METHODS.md §11): translator backends behind one
+"""Translation of training data (relation-aware, arXiv:2404.16257): translator backends behind one
 interface, and relation-aware translation of multi-component data points.
 
 Relation-aware: a data point's components are joined into ONE text with indicator tokens and
