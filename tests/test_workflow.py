@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -243,6 +244,95 @@ def test_smoke_second_run_does_nothing(smoke):
     before = benchmark_times(res)
     run_snakemake(tmp / "smoke.yaml")
     assert jobs_run(res, before) == set()
+
+
+def rule_scripts(configfile: Path) -> dict[str, Path]:
+    """Each rule's script, as Snakemake reads the workflow."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import Quietness
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=ROOT / "Snakefile", workdir=ROOT,
+                          config_settings=ConfigSettings(configfiles=[configfile]))
+        return {r.name: Path(r.basedir.join(r.script).get_path_or_uri(secret_free=True))
+                for r in wf._workflow.rules if r.script}
+
+
+# modules a job loads by name when it runs, beside its script's imports: the initialization the
+# transfer job's {init} names, and the scores lm-eval's task hooks (tasks/*_metrics.py) import
+DISPATCHED = {"transfer": lambda out: (f"langadapt.transfer.{Path(out).name}",),
+              "evaluate": lambda out: ("langadapt.eval.metrics",)}
+
+
+def detailed_summary(configfile: Path) -> list[dict]:
+    """Snakemake's own account of every output: its rule, inputs and whether it would be updated."""
+    out = subprocess.run([SNAKEMAKE, "--detailed-summary", "--cores", "1", "--configfile", str(configfile)],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    head, *rows = [line.split("\t") for line in out.splitlines() if "\t" in line]
+    return [dict(zip(head, r)) for r in rows]
+
+
+def test_editing_a_module_reruns_exactly_the_jobs_that_run_it_and_their_dependants(smoke):
+    """Every rule's library inputs are the import closure of its own script (plus what it
+    dispatches by name), and Snakemake acts on them: for every library module (one of each group
+    that the same jobs load), a newer module makes exactly the jobs that load it, and what depends
+    on their outputs, pending; a module no job loads makes nothing pending. Editing the instruction
+    templates re-runs the evaluations."""
+    from langadapt.core.deps import import_closure
+
+    tmp, _ = smoke
+    cfg = tmp / "smoke.yaml"
+    lib = str(ROOT / "langadapt") + "/"
+    rows = detailed_summary(cfg)
+    assert rows and all(r["plan"] == "no update" for r in rows)
+    scripts = rule_scripts(cfg)
+    inputs = {r["output_file"]: set(r["input-file(s)"].split(",")) - {"-"} for r in rows}
+    loads = {}
+    for r in rows:  # what each job loads, computed here from the scripts, against what the rule lists
+        out, rule = r["output_file"], r["rule"]
+        want = set(import_closure(scripts[rule], DISPATCHED.get(rule, lambda o: ())(out)))
+        assert {i for i in inputs[out] if i.startswith(lib)} == want, out
+        loads[out] = want
+
+    def expected_pending(module: str) -> set[str]:
+        pending = {o for o, mods in loads.items() if module in mods}
+        while True:
+            more = {o for o, ins in inputs.items() if ins & pending} - pending
+            if not more:
+                return pending
+            pending |= more
+
+    groups = {}
+    for path in sorted((ROOT / "langadapt").rglob("*.py")):
+        groups.setdefault(frozenset(o for o, mods in loads.items() if str(path) in mods), path)
+    assert frozenset() in groups  # e.g. the reference implementations, which only the tests load
+    instructions = str(ROOT / "langadapt" / "data" / "instructions.py")
+    touched = [*groups.values(), Path(instructions)]
+    for path in touched:
+        stat = path.stat()
+        try:
+            path.touch()
+            pending = {r["output_file"] for r in detailed_summary(cfg) if r["plan"] != "no update"}
+        finally:
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert pending == expected_pending(str(path)), path.relative_to(ROOT)
+        if str(path) == instructions:
+            assert {o for o in pending if "/eval/" in o and o.endswith(".json")}, "evaluations not re-run"
+
+
+def test_snakemake_report_holds_the_figures_and_tables_with_captions(smoke, tmp_path):
+    """`snakemake --report` writes one self-contained HTML file with every report() output."""
+    tmp, _ = smoke
+    html = tmp_path / "report.html"
+    subprocess.run([SNAKEMAKE, "--report", str(html), "--configfile", str(tmp / "smoke.yaml")], cwd=ROOT,
+                   check=True, capture_output=True)
+    text = html.read_text()
+    for name in ("cpt_loss.png", "tokenizer_efficiency.png", "init_comparison.png", "lep.png", "clo.png",
+                 "summary.csv", "tokenizers.csv", "transfer.csv", "lep.csv", "tune.csv", "clo.csv", "translation.csv"):
+        assert name in text, name
+    assert "the LET paper's Figure 1" in text  # a caption, from report/init_comparison.rst
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', text)  # nothing fetched when opened
 
 
 def test_smoke_changed_pretrain_value_reruns_exactly_downstream(smoke):
