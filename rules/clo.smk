@@ -47,7 +47,7 @@ rule translate:
     threads: TRAIN_THREADS
     resources:
         # a model translates on a GPU; the dictionary needs none
-        **resources_for("gpu" if TRANSLATE["backend"] != "dictionary" else "model"),
+        **resources_for("gpu", gpu=None if TRANSLATE["backend"] != "dictionary" else 0),
     params:
         cfg=TRANSLATE,
         examples=max(CLO["sizes"]),

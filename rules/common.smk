@@ -85,15 +85,19 @@ def alternatives(names):
     return "|".join(sorted(names))
 
 
-def resources_for(kind):
+def resources_for(kind, gpu=None):
     """What a job asks the scheduler for, from the config (docs/cluster.md): `light` jobs take
     memory and time from `resources.light_rules`; `model` jobs (they read or write a model on
     the CPU: transfer, LEP, downloads) from `resources.gpu_rules`; `gpu` jobs (they run a model)
-    also its GPUs and CPUs per GPU; `train` jobs also its training processes per job."""
+    also its GPUs (or `gpu`, for a job that needs fewer here) and CPUs per GPU; `train` jobs
+    also its training processes per job."""
     base = LIGHT if kind == "light" else GPU
     res = {"mem_mb": base["mem_mb"], "runtime": base["runtime"]}
     if kind in ("gpu", "train"):
-        res |= {"gpu": GPU["gpu"], "cpus_per_gpu": GPU["cpus_per_gpu"]}
+        res |= {
+            "gpu": GPU["gpu"] if gpu is None else gpu,
+            "cpus_per_gpu": GPU["cpus_per_gpu"],
+        }
     if kind == "train":
         res["processes"] = GPU["processes"]
     return res

@@ -88,7 +88,7 @@ def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one
     from types import SimpleNamespace
 
     smk = SimpleNamespace(params=SimpleNamespace(seed=0), log=[str(tmp_path / "logs" / "rule" / "job.log")],
-                          threads=1, resources={"gpu": 0})
+                          output=[str(tmp_path / "out")], threads=1, resources={"gpu": 0})
     assert launch.job(smk, "json:dumps", obj=[1, 2]) == "[1, 2]"
     assert (tmp_path / "logs" / "rule" / "job.log").exists()
     with pytest.raises(SystemExit) as ex:

@@ -276,8 +276,8 @@ def detailed_summary(configfile: Path) -> list[dict]:
 def test_editing_a_module_reruns_exactly_the_jobs_that_run_it_and_their_dependants(smoke):
     """Every rule's library inputs are the import closure of its own script (plus what it
     dispatches by name), and Snakemake acts on them: for every library module (one of each group
-    that the same jobs load), a newer module makes exactly the jobs that load it, and what depends
-    on their outputs, pending; a module no job loads makes nothing pending. Editing the instruction
+    that the same jobs load), an edited module makes exactly the jobs that load it, and what
+    depends on their outputs, pending; a module no job loads makes nothing pending. Editing the instruction
     templates re-runs the evaluations."""
     from langadapt.core.deps import import_closure
 
@@ -310,11 +310,13 @@ def test_editing_a_module_reruns_exactly_the_jobs_that_run_it_and_their_dependan
     instructions = str(ROOT / "langadapt" / "data" / "instructions.py")
     touched = [*groups.values(), Path(instructions)]
     for path in touched:
-        stat = path.stat()
+        # an edit, not a touch: Snakemake skips an input whose mtime changed but not its checksum
+        text, stat = path.read_bytes(), path.stat()
         try:
-            path.touch()
+            path.write_bytes(text + b"\n# edited by tests/test_workflow.py\n")
             pending = {r["output_file"] for r in detailed_summary(cfg) if r["plan"] != "no update"}
         finally:
+            path.write_bytes(text)
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         assert pending == expected_pending(str(path)), path.relative_to(ROOT)
         if str(path) == instructions:

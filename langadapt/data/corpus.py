@@ -231,7 +231,7 @@ def extract_files(patterns: list[str], unit: str, counters: dict, invalid_utf8: 
 
 def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_bytes: int) -> Iterator[str]:
     """Stream a hub dataset, stopping after `max_bytes` of text."""
-    import datasets
+    import datasets  # hub sources only; the Snakefile reads this module (files_source_paths)
 
     ds = datasets.load_dataset(dataset, name, split=split, streaming=True)
     seen = 0

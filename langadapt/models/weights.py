@@ -53,8 +53,7 @@ def weight_map(path: Path) -> dict[str, str]:
 def _names_from_model(path: Path, trust_remote_code: bool) -> tuple[str, str]:
     """Names of the embedding parameters of an architecture not in the table: the model built on
     the meta device (no memory, no weights read) knows them."""
-    from transformers import AutoModelForCausalLM
-
+    from transformers import AutoModelForCausalLM  # a rare fallback: see load_config's note
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(load_config(path, trust_remote_code), trust_remote_code=trust_remote_code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 from peft import LoraConfig, get_peft_model
@@ -78,10 +79,6 @@ def lora_config(model, lora: dict):
 def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict, max_len: int, seed: int,
                   trust_remote_code: bool = False) -> None:
     """LoRA SFT of `model_dir` on chat conversations (loss on the replies), merged; loss.csv kept."""
-    import shutil
-
-
-
     convs = read_conversations(data_jsonl)  # before loading the model
     model, tok = load_chat_model(model_dir, trust_remote_code, "instruction tuning")
     ids, labels = sft_examples(tok, convs, max_len)

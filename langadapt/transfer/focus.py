@@ -1,4 +1,4 @@
-"""FOCUS (Dobler & de Melo, 2023): each new token is a sparsemax-weighted combination of the
+"""FOCUS (Dobler & de Melo, arXiv:2305.14481): each new token is a sparsemax-weighted combination of the
 shared tokens' source rows, weights from cosine similarity in an auxiliary static embedding
 space (fastText trained on target text tokenized with the new tokenizer; `aux["focus"]`)."""
 

@@ -37,7 +37,7 @@ def _stable_hash(text: str) -> int:
 
 def _fasttext(sentences: list[list[str]], dim: int, epochs: int, min_count: int, seed: int):
     """One worker: gensim's lock-free parallel updates race, and two runs would differ."""
-    from gensim.models import FastText
+    from gensim.models import FastText  # training only: transfer jobs read saved vectors (load_aux)
 
     if not sentences:
         raise LangadaptError("fastText: no training text")

@@ -1,4 +1,4 @@
-"""WECHSEL (Minixhofer et al., 2022): source and target static embeddings aligned with a
+"""WECHSEL (Minixhofer et al., arXiv:2112.06598): source and target static embeddings aligned with a
 bilingual dictionary (Procrustes); each new token is a softmax(similarity / temperature)
 mix of the source rows of its k nearest source tokens in the aligned space
 (`aux["source"]`, `aux["target"]`: one aligned vector per source / new token)."""

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 import sacrebleu
+import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import read_lines, write_json
@@ -92,8 +93,7 @@ class Seq2SeqTranslator(Translator):
 
     def __init__(self, model_dir: str, src_lang: str | None = None, tgt_lang: str | None = None,
                  batch_size: int = 16, max_new_tokens: int = 512, trust_remote_code: bool = False):
-        import torch
-        from transformers import AutoModelForSeq2SeqLM
+        from transformers import AutoModelForSeq2SeqLM  # the model classes only where a model translates
 
 
         check_model_dir(model_dir, trust_remote_code)
@@ -111,8 +111,6 @@ class Seq2SeqTranslator(Translator):
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
 
     def translate(self, texts: list[str]) -> list[str]:
-        import torch
-
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), self.batch_size):
@@ -246,7 +244,6 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
                             trust_remote_code: bool = False) -> None:
     """Snapshot a translation model (MarianMT/NLLB/M2M100, or a causal LM) into a local
     save_pretrained directory (real configs only)."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 
