@@ -154,8 +154,6 @@ def check_corpus_config(config: dict) -> None:
             files_source_paths(name, source["paths"])
 
 
-
-
 def check_translate_config(config: dict) -> None:
     """Before any job: a model-based translator needs its model."""
     t = config["translate"]
@@ -164,8 +162,6 @@ def check_translate_config(config: dict) -> None:
                              "(a hub id, or 'instruct' for causal_lm)")
     if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
         raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
-
-
 
 
 # glibc returns every freed allocation above its mmap threshold (128 KB, raised dynamically

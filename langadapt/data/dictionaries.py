@@ -54,8 +54,6 @@ def read_dictionary(path) -> list[tuple[str, str]]:
     return pairs
 
 
-
-
 _CYRILLIC_WORD = re.compile(r"^[а-яё]+(?:-[а-яё]+)?$")
 
 

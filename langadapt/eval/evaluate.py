@@ -160,7 +160,6 @@ def check_builtin(names) -> None:
     if not names:
         return
 
-
     known = set(TaskManager().all_tasks)
     missing = [n for n in names if n not in known]
     if missing:

@@ -82,7 +82,6 @@ def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remo
     directory, atomically. The tokenizer must fit the model, checked before the weights load."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-
     if is_local(hub_id):
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
     kw = {"revision": revision, "trust_remote_code": trust_remote_code}

@@ -95,7 +95,6 @@ class Seq2SeqTranslator(Translator):
                  batch_size: int = 16, max_new_tokens: int = 512, trust_remote_code: bool = False):
         from transformers import AutoModelForSeq2SeqLM  # the model classes only where a model translates
 
-
         check_model_dir(model_dir, trust_remote_code)
         self.tok = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, use_safetensors=True,
@@ -246,7 +245,6 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
     save_pretrained directory (real configs only)."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-
     if is_local(hub_id):  # a local directory is held to what every load asks: safetensors, trusted code
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
     cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
@@ -263,7 +261,6 @@ def make_translator(backend: str, *, dictionary=None, parallel=None, model=None,
     chosen on the `parallel` training pairs, a jsonl, where given), `hf_seq2seq` or `causal_lm`
     (a model directory)."""
     if backend == "dictionary":
-
 
         pairs = [json.loads(line) for line in read_lines(parallel)] if parallel else None
         return DictionaryTranslator(read_dictionary(dictionary), pairs and [(p[src], p[tgt]) for p in pairs], src, tgt)
