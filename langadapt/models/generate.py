@@ -14,7 +14,9 @@ def generate_replies(model, tok, prompts: list[str], max_new_tokens: int, batch_
     """Greedy replies to user prompts through the chat template, in left-padded batches."""
     model.eval()
     tok.padding_side = "left"
-    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    if tok.pad_token is None:  # LLaMa-3 has none: the prompts are left-padded with eos, masked out
+        tok.pad_token = tok.eos_token
+    pad = tok.pad_token_id
     eos = model.generation_config.eos_token_id
     texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
              for p in prompts]

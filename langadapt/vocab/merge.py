@@ -69,6 +69,17 @@ def to_source_alphabet(pieces: list[str], fam: str) -> list[str]:
     return ["".join(table[b] for b in p.replace(SPACE, " ").encode("utf-8")) for p in pieces]
 
 
+def pin_added_tokens(backend: dict) -> None:
+    """Give every added token an entry at its own id in the model's vocabulary too. `tokenizers`
+    numbers an added token that the model lacks after the model's vocabulary size when it loads
+    the JSON: LLaMa-3's 256 special tokens (ids 128000-128255, outside its BPE vocabulary) would
+    move behind the appended tokens and leave holes where they stood. In the vocabulary they keep
+    their ids; the added-token pass still matches them before the BPE model sees any text."""
+    vocab = backend["model"]["vocab"]
+    for t in backend["added_tokens"]:
+        vocab.setdefault(t["content"], t["id"])
+
+
 def _next_id(backend: dict) -> int:
     ids = list(backend["model"]["vocab"].values()) + [t["id"] for t in backend["added_tokens"]]
     return max(ids) + 1 if ids else 0
@@ -237,6 +248,7 @@ def merged_tokenizer(source_tok, spm_model, *, kind: str, name: str = "", keep: 
         old_to_new = shrink(backend, token_counts(source_tok, target_docs), keep)[:old_size]
     else:
         raise LangadaptError(f"tokenizer variant '{name}': kind '{kind}' is not a merged vocabulary")
+    pin_added_tokens(backend)
     kept = int((old_to_new >= 0).sum())
     if size is not None and size < kept:
         raise LangadaptError(f"tokenizer variant '{name}': key 'size' ({size}) is below the {kept} kept source tokens")

