@@ -128,7 +128,8 @@ def test_two_clean_runs_give_byte_identical_results_and_the_manifest_says_so(smo
     lm-eval job per stage, the first run's by one per model): every result file (models,
     tokenizers, vectors, evaluations, tables, figures) has the same sha256, and each manifest
     holds exactly the result files that are there."""
-    from langadapt.eval.manifest import read_manifest, result_files, sha256
+    from langadapt.core.io import sha256
+    from langadapt.eval.manifest import read_manifest, result_files
 
     tmp, res = smoke
     twin = res.with_name("smoke_twin")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -68,6 +69,12 @@ def _atomic_file(path: str | os.PathLike):
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file, read in blocks (the manifest, pinned downloads)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_json(path: str | os.PathLike, obj, sort_keys: bool = False) -> None:

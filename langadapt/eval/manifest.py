@@ -9,9 +9,10 @@ empty markers Snakemake puts in directory outputs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+from langadapt.core.io import sha256
 
 NOT_RESULTS = ("logs", "benchmarks", "checkpoints")
 MARKERS = (".snakemake_timestamp",)
@@ -27,11 +28,6 @@ def result_files(root) -> list[str]:
             dirnames[:] = [d for d in dirnames if d not in NOT_RESULTS]
         out += [(rel / f).as_posix() for f in filenames if f not in MARKERS]
     return sorted(out)
-
-
-def sha256(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_manifest(root, out_tsv) -> dict[str, str]:

