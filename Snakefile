@@ -63,10 +63,16 @@ localrules:
     report,
 
 
-if config["models"]["kind"] != "bootstrap":
+if config["models"]["kind"] == "hf":
 
     localrules:
         fetch_model,
+
+
+if config["models"]["kind"] == "rehearsal":
+
+    localrules:
+        family_tokenizer,
 
 
 if PLM["kind"] != "bootstrap":

@@ -73,10 +73,11 @@ def source_model(role):
     return f"{R}/models/source/{role}"
 
 
-# the source model's tokenizer: its own early rule when bootstrapped, else the fetched base model
+# the source model's tokenizer: its own early rule when bootstrapped or rehearsed, else the
+# fetched base model
 SOURCE_TOKENIZER = (
     f"{R}/models/source/tokenizer"
-    if config["models"]["kind"] == "bootstrap"
+    if config["models"]["kind"] in ("bootstrap", "rehearsal")
     else source_model("base")
 )
 

