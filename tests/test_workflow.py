@@ -397,7 +397,7 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
 GPU_RULES = {"pretrain", "evaluate", "calibration_data", "calibrate", "instruct_tune", "translate", "clo", "sft"}
 
 
-@pytest.mark.parametrize("name", ["paper-llama3", "paper-mistral"])
+@pytest.mark.parametrize("name", ["paper-llama3", "paper-mistral", "paper-qwen3", "paper-gemma3"])
 def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_path):
     """The paper's real configs plan the whole DAG (hub models, streamed corpus, every vocabulary
     through init → CPT → LEP → tuning → evaluation, translation and CLO/SFT), every rule that

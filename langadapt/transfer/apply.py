@@ -1,6 +1,8 @@
 """Embedding transfer: rows for a new vocabulary, one module per method, one signature.
 
 Every method is `init(old_in, old_out, overlap, aux=None, **params) -> (new_in, new_out)`;
+`old_in`/`old_out` hold one row per source token: rows a model pads past its tokenizer are never
+read, and the new model has exactly one row per token of its new tokenizer;
 `aux` holds what a method needs beyond the source rows (PLM rows for let/salt, auxiliary
 token vectors for focus/wechsel). Tokens shared by both vocabularies (and special tokens
 matched by role) are then copied bit for bit, whatever the method.
@@ -36,10 +38,12 @@ def transfer_rows(inp: torch.Tensor, out: torch.Tensor | None, overlap: dict, me
                   params: dict | None = None, aux=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """New (input, output or None when tied) rows from the source rows by `method`."""
     fn = get_method(method)
-    if overlap["old_size"] > inp.shape[0]:
-        raise LangadaptError(
-            f"overlap was computed for a {overlap['old_size']}-token vocabulary but the model has {inp.shape[0]} rows"
-        )
+    n = overlap["old_size"]
+    if n > inp.shape[0]:
+        raise LangadaptError(f"overlap was computed for a {n}-token vocabulary but the model has {inp.shape[0]} rows")
+    if inp.shape[0] > n:  # rows padded past the tokenizer (Qwen: 151,936 for 151,669 tokens) stand for no token
+        log.info("the source model's %d rows past its %d tokens (padding) are left out", inp.shape[0] - n, n)
+        inp, out = inp[:n], None if out is None else out[:n]
     new_in, new_out = fn(inp, out, overlap, aux, **(params or {}))
     new_in = copy_shared(new_in, inp, overlap)
     if new_out is not None:

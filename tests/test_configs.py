@@ -1,0 +1,67 @@
+"""The shipped configs: each family's CPU rehearsal (configs/rehearsal-*.yaml) stays in step with
+its paper config (configs/paper-*.yaml) — the same stages, vocabulary kinds in the same
+proportions, initializations, propagations and tunings; only sizes, corpora, where the models
+come from and hub-only parts (NLLB, lm-eval's built-in tasks) differ — checked on the configs and
+on the DAGs Snakemake plans from them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import yaml
+from snakemake_run import ROOT, SNAKEMAKE
+
+from langadapt.vocab.families import FAMILIES
+from langadapt.workflow import validate_config
+
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+
+
+def load(name: str) -> dict:
+    return validate_config(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()), SCHEMA)
+
+
+def planned(name: str, tmp_path) -> dict[str, int]:
+    """Jobs per rule of a dry run of the config, results under tmp_path."""
+    cfg = load(name)
+    cfg["results_dir"] = str(tmp_path / name)
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    out = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--configfile", str(tmp_path / f"{name}.yaml")],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    jobs = re.findall(r"^(?:local)?rule (\w+):", out, re.M)
+    return {r: jobs.count(r) for r in set(jobs)}
+
+
+def test_every_family_has_a_paper_config_and_a_rehearsal():
+    names = {p.stem for p in (ROOT / "configs").glob("*.yaml")}
+    assert {f"paper-{f}" for f in FAMILIES} <= names and {f"rehearsal-{f}" for f in FAMILIES} <= names
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_rehearsal_keeps_the_paper_configs_setup(family, tmp_path):
+    paper, rehearsal = load(f"paper-{family}"), load(f"rehearsal-{family}")
+    assert rehearsal["models"]["kind"] == "rehearsal" and rehearsal["models"]["rehearsal"]["family"] == family
+    assert paper["models"]["kind"] == "hf"
+    # the same variants, of the same kinds and shares kept, with sizes in the paper's proportions
+    pv, rv = paper["tokenizer"]["variants"], rehearsal["tokenizer"]["variants"]
+    assert {n: (v["kind"], v.get("keep")) for n, v in pv.items()} == {n: (v["kind"], v.get("keep")) for n, v in rv.items()}
+
+    def ratios(variants):
+        sizes = {n: v.get("size") or v["donor_size"] for n, v in variants.items()}
+        return {n: s / sizes["bpe"] for n, s in sizes.items()}
+
+    assert ratios(pv) == ratios(rv)
+    for section, keys in {"transfer": ["methods", "compare"], "lep": ["methods", "compare", "tune"],
+                          "calibrate": ["lang"], "instruct_tune": ["lang"]}.items():
+        assert {k: paper[section][k] for k in keys} == {k: rehearsal[section][k] for k in keys}, section
+    assert len(paper["clo"]["sizes"]) == len(rehearsal["clo"]["sizes"])
+    # and Snakemake plans the same jobs from both for every rule past the models and corpora (the
+    # evaluations batch differently on 2 cores: one lm-eval job per stage)
+    sources = {"fetch_model", "family_tokenizer", "bootstrap_base", "bootstrap_instruct", "corpus_source",
+               "corpus_deb", "fetch_translator", "corpus_parallel"}
+    p, r = planned(f"paper-{family}", tmp_path), planned(f"rehearsal-{family}", tmp_path)
+    same = lambda jobs: {k: v for k, v in jobs.items() if k not in sources and not k.startswith("evaluate")}  # noqa: E731
+    assert same(p) == same(r)
+    assert r["family_tokenizer"] == r["bootstrap_base"] == r["bootstrap_instruct"] == 1 and "fetch_model" not in r
