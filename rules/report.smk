@@ -87,6 +87,12 @@ rule report:
         vocabs=VOCABS,
         langs=LANGS,
         compare_vocab=max(VOCABS, key=lambda v: len(PLAN[v])),
+        # the rehearsed family: its column of LEP Table 2 beside the tokenizer table
+        family=(
+            config["models"]["rehearsal"]["family"]
+            if config["models"]["kind"] == "rehearsal"
+            else None
+        ),
         root=lambda w, output: Path(output.manifest).parent.parent,
         # not the experiment's name: twin experiments give the same bytes (tests/test_reliability.py)
         title="langadapt: every evaluated model",

@@ -13,5 +13,6 @@ with snakemake_job(snakemake):
         p.langs,
         p.compare_vocab,
         translation_stats=snakemake.input.translation or None,
+        family=p.family,
     )
     write_manifest(p.root, snakemake.output.manifest)

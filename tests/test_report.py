@@ -85,6 +85,12 @@ def test_report_tables_and_plots(tmp_path):
     assert list(tok["chars_per_token_ru"]) == [2.0, 3.1, 2.6]
     assert list(tok["paper_llama3_ru"]) == [2.89, 4.40, 3.78]
     assert list(tok["vocab_size"]) == [100, 120, 120]
+    # a rehearsal of one family: that family's column of LEP Table 2, sizes included
+    from langadapt.eval.report import tokenizer_table
+
+    mistral = tokenizer_table(toks, "mistral")
+    assert list(mistral["paper_chars_per_token_ru"]) == [2.44, 3.76, 3.77]
+    assert list(mistral["paper_vocab_size"]) == [32000, 32000, 55328] and "paper_llama3_ru" not in mistral
     tr = pd.read_csv(tmp_path / "r/transfer.csv").set_index("init")
     assert tr.loc["mean", "init_bpb_ru"] == 3.3 and tr.loc["let", "init_bpb_ru"] == 2.9
     assert tr.loc["let", "cpt_bpb_ru"] == 1.3 and tr.loc["mean", "swap_bpb_ru"] == 1.5

@@ -240,16 +240,21 @@ def plot_losses(curves: dict[str, str], out_png, title: str = "Continued pretrai
     _save(fig, out_png)
 
 
-# LEP Table 2, symbols per token on Russian text (arXiv:2412.21140)
+# LEP Table 2 (arXiv:2412.21140): symbols per token on Russian text, and the vocabulary sizes
 PAPER_CHARS_PER_TOKEN_RU = {
     "llama3": {"source": 2.89, "bpe": 4.40, "unigram": 4.35, "extended": 3.78, "optimized": 3.40},
     "mistral": {"source": 2.44, "bpe": 3.76, "unigram": 3.78, "extended": 3.77},
 }
+PAPER_VOCAB_SIZE = {
+    "llama3": {"source": 128256, "bpe": 128000, "unigram": 128000, "extended": 174816, "optimized": 114504},
+    "mistral": {"source": 32000, "bpe": 32000, "unigram": 32000, "extended": 55328},
+}
 
 
-def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
+def tokenizer_table(stats: dict[str, str], family: str | None = None) -> pd.DataFrame:
     """One row for the source tokenizer and one per variant (stats.json of each tokenizer dir):
-    characters per token and fertility on held-out text per language, vocabulary make-up."""
+    characters per token and fertility on held-out text per language, vocabulary make-up, and
+    LEP Table 2 beside them: the rehearsed family's column where the paper has one, else both."""
     rows = []
     for name, path in stats.items():
         st = json.loads(Path(path).read_text())
@@ -268,8 +273,12 @@ def tokenizer_table(stats: dict[str, str]) -> pd.DataFrame:
                     f"roundtrip_{lang}": m["roundtrip"]}
         rows.append(row)
     df = pd.DataFrame(rows)
-    for model, ref in PAPER_CHARS_PER_TOKEN_RU.items():
-        df[f"paper_{model}_ru"] = df["kind"].map(ref)
+    if family in PAPER_CHARS_PER_TOKEN_RU:
+        df["paper_vocab_size"] = df["kind"].map(PAPER_VOCAB_SIZE[family])
+        df["paper_chars_per_token_ru"] = df["kind"].map(PAPER_CHARS_PER_TOKEN_RU[family])
+    else:
+        for model, ref in PAPER_CHARS_PER_TOKEN_RU.items():
+            df[f"paper_{model}_ru"] = df["kind"].map(ref)
     return df
 
 
@@ -340,13 +349,14 @@ def plot_init_comparison(table: pd.DataFrame, cpt_dirs: dict[str, str], vocab: s
 
 
 def write_report(evals: dict[str, str], cpt_dirs: dict[str, str], tokenizer_stats: dict[str, str], out: dict,
-                 title: str, langs: list[str], compare_vocab: str, translation_stats=None) -> pd.DataFrame:
+                 title: str, langs: list[str], compare_vocab: str, translation_stats=None,
+                 family: str | None = None) -> pd.DataFrame:
     """`out` names the files: csv, md, loss (png), tokenizers_csv, tokenizers_png, transfer_csv, transfer_png,
     lep_csv, tune_csv, lep_png, and with `translation_stats` (translate/stats.json) also clo_csv,
     translation_csv, clo_png. `cpt_dirs` maps 'vocab/init' to its cpt directory (loss.csv, cpt_metrics.json)."""
     target = langs[-1]
     df = summary_table(evals)
-    tok = tokenizer_table(tokenizer_stats)
+    tok = tokenizer_table(tokenizer_stats, family)
     tr = transfer_table(df, cpt_dirs, target)
     lep = lep_table(df, langs)
     tune = tune_table(df, langs)
