@@ -39,7 +39,7 @@ run: install
 	$(SMK) --cores $(CORES)
 
 test: install
-	$(PY) -m pytest -q -rs tests
+	$(PY) -m pytest -q -rs --durations=25 tests
 
 # a cold default run into bench-results/ with every stage's wall and CPU time, lm-eval per model and
 # the no-op re-run; CPT tokens/s against a plain Trainer loop; initialization at LLaMa-3 scale;

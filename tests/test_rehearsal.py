@@ -1,5 +1,5 @@
 """Every stage on every real family, end to end at micro sizes: the smoke DAG (two vocabulary
-variants, six initializations, CPT, the three propagations, calibration, instruction tuning,
+variants, initialization, CPT, the three propagations, calibration, instruction tuning,
 translation, CLO and SFT, lm-eval, the report) with `models.kind: rehearsal` for LLaMa-3,
 Mistral, Qwen3 and Gemma 3 — the real tokenizers, templates, tying and padded embedding rows —
 on the session smoke run's corpus. Then what the families bring is checked on the artifacts."""
@@ -19,16 +19,22 @@ from langadapt.vocab.families import FAMILIES
 
 
 def micro_config(tmp, family: str) -> dict:
+    """configs/smoke.yaml as the family's rehearsal, trimmed to what depends on the family: the
+    mean initialization on both variants (every method meets padded and tied rows in
+    tests/test_transfer.py), a few training steps, a few evaluation documents."""
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     cfg |= {"results_dir": str(tmp / "results"), "experiment": f"smoke-{family}"}
     boot = cfg["models"]["bootstrap"]
-    boot |= {"hidden_size": 32, "heads": 4, "layers": 2, "intermediate_size": 64}
-    boot["base"] |= {"max_steps": 6, "logging_steps": 2}
-    boot["instruct"] |= {"max_steps": 6, "logging_steps": 2}
+    boot |= {"hidden_size": 32, "heads": 4, "layers": 2, "intermediate_size": 64, "instruct_examples": 32}
+    boot["base"] |= {"max_steps": 4, "logging_steps": 2}
+    boot["instruct"] |= {"max_steps": 4, "logging_steps": 2}
     cfg["models"] |= {"kind": "rehearsal", "rehearsal": {"family": family}}
-    cfg["pretrain"] |= {"max_steps": 8, "save_steps": 4, "logging_steps": 2}
-    cfg["transfer"]["plm"]["train"] |= {"max_steps": 6}
-    cfg["evaluate"]["one_job_per"] = "stage"
+    cfg["transfer"] |= {"methods": ["mean"], "compare": None}
+    cfg["pretrain"] |= {"max_steps": 4, "save_steps": 2, "logging_steps": 2}
+    cfg["evaluate"] |= {"one_job_per": "stage", "max_docs": 6, "mc_docs": 4, "lang_docs": 2,
+                        "copy": {**cfg["evaluate"]["copy"], "docs": 2}}
+    cfg["calibrate"] |= {"prompts": 8, "max_new_tokens": 8}
+    cfg["clo"]["sizes"] = [8]
     return cfg
 
 
@@ -59,8 +65,6 @@ def test_every_stage_ran_on_the_family(rehearsed):
     summary = [line.split(",")[0] for line in (res / "report" / "summary.csv").read_text().splitlines()[1:]]
     stages = {m.split("/")[0] for m in summary}
     assert stages == {"source", "init", "cpt", "lep", "calibrated", "instruct_tuned", "clo", "sft"}
-    assert {m.split("/")[2] for m in summary if m.startswith("init/bpe/")} == {"random", "mean", "focus", "wechsel",
-                                                                              "let", "salt"}
     assert {m.split("/")[3] for m in summary if m.startswith("lep/extended/mean/")} == {"swap", "overlap", "conversion"}
     header = (res / "report" / "tokenizers.csv").read_text().splitlines()[0].split(",")
     assert ("paper_chars_per_token_ru" in header) == (family in ("llama3", "mistral"))  # LEP Table 2's families
@@ -86,7 +90,7 @@ def test_adapted_models_have_one_row_per_token_and_keep_the_tying(rehearsed):
     tied = FAMILIES[family]["architecture"]["tie_word_embeddings"]
     dirs = [p.parent for stage in ("init", "cpt", "lep", "calibrated", "instruct_tuned")
             for p in (res / stage).rglob("config.json") if "checkpoint" not in str(p)]
-    assert len(dirs) >= 20
+    assert len(dirs) >= 12
     for d in dirs:
         rows, head, tie, vocab_size = embeddings(d)
         assert rows == vocab_size == len(load_tokenizer(d)), d

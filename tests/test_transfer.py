@@ -114,3 +114,31 @@ def test_no_shared_tokens_is_refused_for_plm_methods(dirs):
 def test_missing_method_input_is_refused(dirs, method, need):
     with pytest.raises(LangadaptError, match=f"transfer method '{method}' needs its {need} input"):
         build(dirs, method)
+
+
+@pytest.mark.parametrize("method", ["random", "mean", "focus", "wechsel", "let", "salt"])
+@pytest.mark.parametrize("tied", [True, False])
+def test_every_method_leaves_rows_padded_past_the_tokenizer_out(method, tied):
+    """A source model padded past its tokenizer (Qwen: 151,936 rows for 151,669 tokens), tied or
+    not: every method reads one row per source token, gives one row per new token, and nothing
+    it writes depends on the padding rows (here huge, so any leak would show)."""
+    from langadapt.transfer.apply import transfer_rows
+
+    gen = torch.Generator().manual_seed(0)
+    n_old, pad, n_new, d = 40, 24, 30, 8
+    old_in = torch.cat([torch.randn(n_old, d, generator=gen), torch.full((pad, d), 1e6)])
+    old_out = None if tied else torch.cat([torch.randn(n_old, d, generator=gen), torch.full((pad, d), 1e6)])
+    lengths = np.r_[np.ones(10, dtype=np.int64), np.full(n_new - 10, 2)]
+    subtokens = np.r_[np.arange(10), np.arange(n_old - 1, n_old - 1 - 2 * (n_new - 10), -1) % n_old]
+    overlap = {"shared": [[i, i] for i in range(10)], "specials": [], "old_size": n_old, "new_size": n_new,
+               "offsets": np.r_[0, np.cumsum(lengths)], "subtokens": subtokens}
+    rng = np.random.default_rng(0)
+    aux = {"focus": rng.normal(size=(n_new, 5)).astype(np.float32),
+           "source": rng.normal(size=(n_old, 5)).astype(np.float32),
+           "target": rng.normal(size=(n_new, 5)).astype(np.float32),
+           "plm_in": torch.randn(n_new, 6, generator=gen), "plm_out": None if tied else torch.randn(n_new, 6, generator=gen)}
+    new_in, new_out = transfer_rows(old_in, old_out, overlap, method, {}, aux)
+    assert new_in.shape == (n_new, d) and (new_out is None) == tied
+    for rows in (new_in, new_out):
+        if rows is not None:
+            assert rows.abs().max() < 1e3  # no padding row was read
