@@ -16,6 +16,8 @@ from snakemake_run import ROOT, SNAKEMAKE
 from langadapt.vocab.families import FAMILIES
 from langadapt.workflow import validate_config
 
+pytestmark = pytest.mark.workflow  # it dry-runs Snakemake
+
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
 
 

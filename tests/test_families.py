@@ -141,3 +141,21 @@ def test_sft_learns_the_reply_as_the_familys_template_writes_it(real):
     # Mistral's reference tokenizer (mistral-common) does
     squash = lambda text: "".join(text.split())  # noqa: E731
     assert squash(tok.apply_chat_template(conv, tokenize=False)).startswith(squash(whole))
+
+
+def test_a_local_source_rehearses_its_own_architecture(tmp_path):
+    """models.rehearsal.source as a local directory (a hub id fetches the same files): its tokenizer
+    and config.json, no weights; a multimodal config contributes its text model."""
+    import json
+    import shutil
+
+    path = fetch_family("qwen3", tmp_path / "registry")
+    src = tmp_path / "src"
+    shutil.copytree(path, src, ignore=shutil.ignore_patterns("architecture.json"))
+    text = {**families.FAMILIES["gemma3"]["architecture"], "vocab_size": 151936, "hidden_size": 1024}
+    (src / "config.json").write_text(json.dumps({"model_type": "gemma3", "text_config": text,
+                                                 "tie_word_embeddings": True}))
+    out = fetch_family("qwen3", tmp_path / "tok", source=str(src))
+    arch = json.loads((out / "architecture.json").read_text())
+    assert arch["model_type"] == "gemma3_text" and arch["hidden_size"] == 1024 and arch["tie_word_embeddings"]
+    assert len(load_tokenizer(out)) == 151669 and not (out / "config.json").exists()

@@ -17,6 +17,8 @@ from snakemake_run import ROOT, run_snakemake
 from langadapt.models.io import load_tokenizer
 from langadapt.vocab.families import FAMILIES
 
+pytestmark = pytest.mark.workflow
+
 
 def micro_config(tmp, family: str) -> dict:
     """configs/smoke.yaml as the family's rehearsal, trimmed to what depends on the family: the

@@ -220,7 +220,8 @@ def _from_pypi(family: str, spec: dict, out: Path) -> None:
 
 def _from_hub_or_dir(family: str, source: str, revision: str | None, out: Path) -> dict:
     """A model's tokenizer files and config.json (not its weights), from a local directory or the hub."""
-    names = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "config.json")
+    names = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "config.json",
+             "chat_template.jinja", "chat_template.json")  # a template may sit in a file of its own
     if is_local(source):
         where = Path(source).expanduser()
         for name in names:
