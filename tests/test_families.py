@@ -56,7 +56,7 @@ def test_the_mistral_export_gives_sentencepieces_ids(tmp_path, ru_docs, en_docs)
     assert tok(docs, add_special_tokens=False).input_ids == sp.encode(docs)
 
 
-@pytest.mark.parametrize("kind", ["extended", "optimized"])
+@pytest.mark.parametrize("kind", ["optimized"])  # Extended runs on every family in tests/test_rehearsal.py
 def test_merged_variants_keep_every_special_token_and_leave_no_hole(real, kind, tmp_path, ru_docs, en_docs):
     """LLaMa-3's and Qwen3's special tokens sit outside their BPE vocabularies: appended tokens must
     not push them behind the new ones (which left ids without a token and crashed the vocabulary

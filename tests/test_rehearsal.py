@@ -33,7 +33,9 @@ def micro_config(tmp, family: str) -> dict:
     cfg["models"] |= {"kind": "rehearsal", "rehearsal": {"family": family}}
     cfg["transfer"] |= {"methods": ["mean"], "compare": None}
     cfg["pretrain"] |= {"max_steps": 4, "save_steps": 2, "logging_steps": 2}
-    cfg["evaluate"] |= {"one_job_per": "stage", "max_docs": 6, "mc_docs": 4, "lang_docs": 2,
+    # bits per byte and the copy task (generation through the family's template, stopping at its
+    # end of turn); multiple choice and response language add nothing family-specific
+    cfg["evaluate"] |= {"one_job_per": "stage", "max_docs": 6, "mc_docs": 0, "lang_docs": 0,
                         "copy": {**cfg["evaluate"]["copy"], "docs": 2}}
     cfg["calibrate"] |= {"prompts": 8, "max_new_tokens": 8}
     cfg["clo"]["sizes"] = [8]
@@ -68,6 +70,9 @@ def test_every_stage_ran_on_the_family(rehearsed):
     stages = {m.split("/")[0] for m in summary}
     assert stages == {"source", "init", "cpt", "lep", "calibrated", "instruct_tuned", "clo", "sft"}
     assert {m.split("/")[3] for m in summary if m.startswith("lep/extended/mean/")} == {"swap", "overlap", "conversion"}
+    stats = json.loads((res / "tokenizers" / "extended" / "stats.json").read_text())
+    assert stats["heldout"]["ru"]["roundtrip"] == 1.0 and stats["vocabulary"]["new"] > 0
+    assert stats["heldout"]["ru"]["chars_per_token"] > stats["source_heldout"]["ru"]["chars_per_token"]
     header = (res / "report" / "tokenizers.csv").read_text().splitlines()[0].split(",")
     assert ("paper_chars_per_token_ru" in header) == (family in ("llama3", "mistral"))  # LEP Table 2's families
 

@@ -86,6 +86,34 @@ def test_lora_calibration_learns_the_answers_and_merges(tmp_path, instruct_dir, 
     assert not any("norm" in k for k in changed)
 
 
+def test_lora_on_a_tied_model_trains_its_one_matrix_and_stays_tied(tmp_path, byte_level_tok, ru_docs):
+    """Small Qwen3 and Gemma tie their embeddings: calibration trains the one shared matrix (both
+    its uses), and the merged model is still tied — one tensor on disk, tie_word_embeddings kept.
+    peft's modules_to_save trained a copy per side and left the merged model untied."""
+    import json as _json
+
+    from safetensors import safe_open
+
+    from langadapt.train.tune import lora_finetune
+
+    tok = copy.deepcopy(byte_level_tok)
+    tok.chat_template, tok.eos_token = CHAT_TEMPLATE, CHAT_TOKENS[-1]
+    model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0,
+                       tie_word_embeddings=True)
+    save_model(model, tok, tmp_path / "tied")
+    convs = instruction_conversations(ru_docs, 16, seed=0, max_chars=60)
+    with open(tmp_path / "data.jsonl", "w") as f:
+        f.writelines(json.dumps({"messages": c}, ensure_ascii=False) + "\n" for c in convs)
+    lora_finetune(tmp_path / "tied", tmp_path / "data.jsonl", tmp_path / "out", lora=LORA,
+                  train_cfg=TRAIN | {"epochs": 1}, max_len=128, seed=0)
+    assert _json.loads((tmp_path / "out/config.json").read_text())["tie_word_embeddings"] is True
+    with safe_open(str(tmp_path / "out/model.safetensors"), "pt") as f:
+        assert "lm_head.weight" not in f.keys()
+    new = load_model(tmp_path / "out")
+    assert new.lm_head.weight.data_ptr() == new.model.embed_tokens.weight.data_ptr()
+    assert not torch.equal(new.model.embed_tokens.weight, model.model.embed_tokens.weight)  # it trained
+
+
 def test_sft_lora_on_all_layers_keeps_the_embeddings(tmp_path, instruct_dir, ru_docs):
     from langadapt.train.tune import build_sft_data, lora_finetune
 

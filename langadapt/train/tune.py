@@ -20,7 +20,7 @@ from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json
 from langadapt.data.instructions import instruction_conversations
 from langadapt.models.generate import generate_replies
-from langadapt.models.io import load_chat_model, save_model
+from langadapt.models.io import embedding_matrices, load_chat_model, save_model
 from langadapt.train.trainer import BlockDataset, sft_examples, train, train_kwargs
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,19 @@ def build_sft_data(docs_path, out_jsonl, *, n: int, lang: str, copy_fraction: fl
     _write_conversations(out_jsonl, convs)
 
 
+def is_tied(model) -> bool:
+    return embedding_matrices(model)[1] is None
+
+
 def lora_config(model, lora: dict):
     """peft LoraConfig from the config's `lora` block: rank, alpha, dropout, target modules, which
     layers (all, or first_last as in LEP's calibration), and whether the embeddings train fully."""
 
     n_layers = model.config.num_hidden_layers
     layers = None if lora["layers"] == "all" else sorted({0, n_layers - 1})
-    save = ["embed_tokens", "lm_head"] if lora["train_embeddings"] else None
+    # a tied model's one matrix trains in place (lora_finetune): peft's modules_to_save would train a
+    # copy for each side and leave the merged model untied (Qwen3, Gemma)
+    save = ["embed_tokens", "lm_head"] if lora["train_embeddings"] and not is_tied(model) else None
     return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                       target_modules=list(lora["targets"]), layers_to_transform=layers,
                       layers_pattern="layers" if layers else None, modules_to_save=save, task_type="CAUSAL_LM")
@@ -82,7 +88,10 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
     convs = read_conversations(data_jsonl)  # before loading the model
     model, tok = load_chat_model(model_dir, trust_remote_code, "instruction tuning")
     ids, labels = sft_examples(tok, convs, max_len)
+    tied = is_tied(model)
     peft_model = get_peft_model(model, lora_config(model, lora))
+    if lora["train_embeddings"] and tied:
+        peft_model.get_input_embeddings().weight.requires_grad_(True)
     trainable, total = peft_model.get_nb_trainable_parameters()
     log.info("LoRA: %d of %d parameters train, %d examples", trainable, total, len(ids))
     with launch.output_dir(out_dir, atomic_dir) as tmp:
