@@ -52,7 +52,8 @@ def build(kind: str, size: int, keep, corpus: Path, source: Path, out: Path, tc:
         most = re.search(r"at most (\d+) tokens", str(e))
         if not most:
             raise
-        return build(kind, int(most.group(1)), keep, corpus, source, out, tc, threads)
+        smaller = int(most.group(1)) if int(most.group(1)) < size else int(size * 0.9)
+        return build(kind, smaller, keep, corpus, source, out, tc, threads)
 
 
 def main() -> None:
