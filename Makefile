@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/cpt_throughput.py
 	$(PY) benchmarks/transfer_scale.py
 	$(PY) benchmarks/tokenizer_throughput.py
+	$(PY) benchmarks/table2.py
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-mistral.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile config.yaml --measured bench-results/default
