@@ -491,9 +491,9 @@ CASES = [
          lambda c: f"langadapt: error: model family 'llama3' ({c.tmp}/src): the tokenizer has no chat template for the "
                    "instruct model"),
     Case("rehearsal_embeddings_smaller_than_tokenizer", in_stage(lambda c: rehearsal_source(c, 100, template=True)),
-         lambda c: f"langadapt: error: model family 'llama3' ({c.tmp}/src): config.json has 100 embedding rows "
-                   f"(vocab_size) for a tokenizer of {len(c.fixture('byte_level_tok'))} tokens; its ids would index "
-                   "past the embeddings"),
+         lambda c: f"langadapt: error: model family 'llama3' ({c.tmp}/src): its tokenizer has "
+                   f"{len(c.fixture('byte_level_tok'))} tokens but the model only 100 embedding rows (config.json "
+                   "vocab_size); the tokenizer of another model?"),
     Case("interrupt", interrupt, lambda c: "langadapt: interrupted: bootstrap_base"),  # last: it reuses `prepared`
 ]
 

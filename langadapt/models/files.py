@@ -55,6 +55,15 @@ def check_tokenizer_files(path: str | os.PathLike) -> None:
                              f"it is built from is there ({', '.join(TOKENIZER_FILES[:3])}, ...)")
 
 
+def check_rows_fit(where: str, tokens: int, rows: int | None) -> None:
+    """A model needs an embedding row for every token of its tokenizer (it may have more: padding
+    rows). Fewer means the tokenizer is another model's, and its high ids would index past the
+    embeddings; checked on config.json (vocab_size), before any weights load."""
+    if rows is not None and tokens > rows:
+        raise LangadaptError(f"{where}: its tokenizer has {tokens} tokens but the model only {rows} embedding rows "
+                             "(config.json vocab_size); the tokenizer of another model?")
+
+
 def check_model_dir(path: str | os.PathLike, trust_remote_code: bool = False) -> Path:
     """Refuse directories without a config, without safetensors weights (no pickle loading), or
     with custom code that the config does not trust; reads no weights."""

@@ -13,18 +13,10 @@ import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
-from langadapt.models.files import check_model_dir, check_remote_code, check_tokenizer_files, is_local, read_model_json
+from langadapt.models.files import (check_model_dir, check_remote_code, check_rows_fit, check_tokenizer_files, is_local,
+                                    read_model_json)
 
 log = logging.getLogger(__name__)
-
-
-def check_tokenizer_fits(where, tokenizer, config) -> None:
-    """A tokenizer with more tokens than the model has embedding rows is another model's: its
-    high ids would index past the embeddings. Checked on the config, before any weights load."""
-    rows = getattr(config, "vocab_size", None)
-    if rows is not None and len(tokenizer) > rows:
-        raise LangadaptError(f"model directory {where}: its tokenizer has {len(tokenizer)} tokens but the model "
-                             f"only {rows} embedding rows (config.json vocab_size); the tokenizer of another model?")
 
 
 def load_config(path, trust_remote_code: bool = False):
@@ -103,7 +95,8 @@ def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remo
     kw = {"revision": revision, "trust_remote_code": trust_remote_code}
     try:
         tok = AutoTokenizer.from_pretrained(hub_id, **kw)
-        check_tokenizer_fits(hub_id, tok, AutoConfig.from_pretrained(hub_id, **kw))
+        config = AutoConfig.from_pretrained(hub_id, **kw)
+        check_rows_fit(f"model directory {hub_id}", len(tok), getattr(config, "vocab_size", None))
         if chat and not chat_template_text(tok):
             raise LangadaptError(f"model '{hub_id}': its tokenizer has no chat template, and the instruct model "
                                  "(models.hf.instruct) is prompted through one")

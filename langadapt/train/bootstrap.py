@@ -25,6 +25,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaFor
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, read_lines
 from langadapt.data.instructions import instruction_conversations
+from langadapt.models.files import check_rows_fit
 from langadapt.models.io import load_model, load_tokenizer, save_model
 from langadapt.train.trainer import BlockDataset, pack_blocks, sft_examples, train, train_kwargs
 from langadapt.vocab.families import ARCHITECTURE, get_family, rehearsal_config
@@ -101,9 +102,7 @@ def family_model(tokenizer, architecture: dict, seed: int, **sizes):
     past the tokenizer included), tying, rope and norms as the family has them."""
     cfg = rehearsal_config(architecture, **sizes)
     rows = cfg.get("vocab_size") or len(tokenizer)
-    if rows < len(tokenizer):
-        raise LangadaptError(f"architecture {cfg.get('model_type')}: {rows} embedding rows (vocab_size) for a "
-                             f"tokenizer of {len(tokenizer)} tokens; its ids would index past the embeddings")
+    check_rows_fit(f"architecture {cfg.get('model_type')}", len(tokenizer), rows)
     cfg.update(vocab_size=rows, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                pad_token_id=tokenizer.pad_token_id)
     try:

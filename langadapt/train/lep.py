@@ -18,6 +18,7 @@ from tokenizers import AddedToken
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir
+from langadapt.models.files import check_rows_fit
 from langadapt.models.io import chat_template_text, embedding_matrices, load_tokenizer, set_embeddings
 from langadapt.models.weights import Embeddings, read_config, write_model
 from langadapt.transfer.mean import conversion_matrix
@@ -120,9 +121,7 @@ def check_donor(cpt_tok, variant_tok, cpt_config) -> None:
     """The adapted model must speak the vocabulary variant it is propagated for."""
     if cpt_tok.get_vocab() != variant_tok.get_vocab():
         raise LangadaptError("the adapted model's tokenizer does not match the vocabulary variant it claims")
-    rows = _config(cpt_config)["vocab_size"]
-    if rows < len(cpt_tok):
-        raise LangadaptError(f"the adapted model has {rows} embedding rows for a {len(cpt_tok)}-token tokenizer")
+    check_rows_fit("the adapted model", len(cpt_tok), _config(cpt_config)["vocab_size"])
 
 
 def propagate_rows(inst, cpt, base, overlap, method: str, n: int, carried: list[tuple[int, int]]):

@@ -30,7 +30,7 @@ from tokenizers import processors
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, sha256, write_json
-from langadapt.models.files import is_local, read_model_json
+from langadapt.models.files import check_rows_fit, is_local, read_model_json
 from langadapt.models.io import chat_template_text, load_tokenizer
 from langadapt.vocab.sentencepiece import sentencepiece_to_hf
 
@@ -157,10 +157,7 @@ def check_rehearsable(family: str, source: str, tok, arch: dict) -> None:
     where = f"model family '{family}' ({source})"
     if not chat_template_text(tok):
         raise LangadaptError(f"{where}: the tokenizer has no chat template for the instruct model")
-    rows = arch.get("vocab_size")
-    if rows is not None and rows < len(tok):
-        raise LangadaptError(f"{where}: config.json has {rows} embedding rows (vocab_size) for a tokenizer of "
-                             f"{len(tok)} tokens; its ids would index past the embeddings")
+    check_rows_fit(where, len(tok), arch.get("vocab_size"))
 
 
 def _add_bos(tok) -> None:
