@@ -52,6 +52,8 @@ bench: install
 	$(PY) benchmarks/table2.py
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-mistral.yaml
+	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-qwen3.yaml
+	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-gemma3.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile config.yaml --measured bench-results/default
 
 dryrun: install

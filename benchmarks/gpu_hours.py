@@ -20,6 +20,7 @@ shows how far the model of cost is from the measurement.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 H100 = {"bf16_flops": 989e12, "hbm_bytes_s": 3.35e12}
 
-# the hub models the paper configs name (their config.json values; nothing is downloaded)
-ARCH = {
-    "meta-llama/Meta-Llama-3-8B": dict(d=4096, layers=32, ffn=14336, heads=32, kv_heads=8, vocab=128256),
-    "mistralai/Mistral-7B-v0.1": dict(d=4096, layers=32, ffn=14336, heads=32, kv_heads=8, vocab=32000),
-}
-
-
 @dataclass
 class Model:
     d: int
@@ -46,33 +40,56 @@ class Model:
     heads: int
     kv_heads: int
     vocab: int
+    head_dim: int
+    tied: bool
+
+    @classmethod
+    def of(cls, arch: dict) -> Model:
+        """From config.json fields (a family's architecture, a rehearsal's or a local model's)."""
+        d, heads = arch["hidden_size"], arch["num_attention_heads"]
+        return cls(d, arch["num_hidden_layers"], arch["intermediate_size"], heads,
+                   arch.get("num_key_value_heads") or heads, arch["vocab_size"], arch.get("head_dim") or d // heads,
+                   bool(arch.get("tie_word_embeddings", False)))
 
     @property
-    def attn(self) -> float:  # q, k, v, o projections
-        kv = self.d * self.kv_heads // self.heads
-        return self.layers * (2 * self.d * self.d + 2 * self.d * kv)
+    def attn(self) -> float:  # q, o: d × heads·head_dim; k, v: d × kv_heads·head_dim
+        return self.layers * 2 * self.d * self.head_dim * (self.heads + self.kv_heads)
 
     @property
     def inner(self) -> float:
         return self.attn + self.layers * 3 * self.d * self.ffn
 
     def params(self, vocab=None) -> float:
-        return self.inner + 2 * (vocab or self.vocab) * self.d
+        return self.inner + (1 if self.tied else 2) * (vocab or self.vocab) * self.d
 
     def forward(self, ctx: int, vocab=None) -> float:
-        """FLOPs per token of a forward pass."""
-        return 2 * (self.inner + (vocab or self.vocab) * self.d) + 2 * self.layers * ctx * self.d
+        """FLOPs per token of a forward pass (causal attention over ctx: half of QK and AV)."""
+        return 2 * (self.inner + (vocab or self.vocab) * self.d) + 2 * self.layers * ctx * self.heads * self.head_dim
 
 
 def model_of(cfg: dict) -> Model:
+    """The config's source model: the bootstrapped Llama, the rehearsed family shrunk as the
+    workflow shrinks it, or a hub model whose family is on file (a local directory: its config.json)."""
+    from langadapt.vocab.families import FAMILIES, rehearsal_config
+
     m = cfg["models"]
-    if m["kind"] == "bootstrap":
+    if m["kind"] in ("bootstrap", "rehearsal"):
         b = m["bootstrap"]
-        return Model(b["hidden_size"], b["layers"], b["intermediate_size"], b["heads"], b["heads"], b["vocab_size"])
+        arch = {"hidden_size": b["hidden_size"], "num_hidden_layers": b["layers"], "num_attention_heads": b["heads"],
+                "intermediate_size": b["intermediate_size"], "vocab_size": b["vocab_size"]}
+        if m["kind"] == "rehearsal":
+            sizes = {k: b[k] for k in ("hidden_size", "layers", "heads", "intermediate_size", "max_len")}
+            arch = rehearsal_config(FAMILIES[m["rehearsal"]["family"]]["architecture"], **sizes)
+        return Model.of(arch)
     name = m["hf"]["base"]
-    if name not in ARCH:
-        sys.exit(f"gpu_hours: no architecture on file for {name}; add it to ARCH")
-    return Model(**ARCH[name])
+    if (Path(name) / "config.json").is_file():
+        arch = json.loads((Path(name) / "config.json").read_text())
+        return Model.of(arch.get("text_config", arch))
+    known = {f["base_model"]: f["architecture"] for f in FAMILIES.values()}
+    if name not in known:
+        sys.exit(f"gpu_hours: no architecture on file for {name} (families: {', '.join(known)}); "
+                 "give a local model directory")
+    return Model.of(known[name])
 
 
 def variant_vocab(cfg: dict, v: dict, base_vocab: int) -> int:
@@ -95,7 +112,7 @@ def stages(cfg: dict) -> list[dict]:
     pairs = [(v, i) for v, inits in plan.items() for i in inits]
     propagated, tuned = lep_plan(cfg, plan)
     rows = []
-    if cfg["models"]["kind"] == "bootstrap":
+    if cfg["models"]["kind"] in ("bootstrap", "rehearsal"):
         b = cfg["models"]["bootstrap"]["base"]
         rows.append(dict(stage="bootstrap_base", runs=1, tokens=b["max_steps"] * b["batch_size"] * b["block_size"],
                          flops=3 * m.forward(b["block_size"])))
@@ -128,7 +145,7 @@ def stages(cfg: dict) -> list[dict]:
     # base + instruct, init + cpt per pair, every propagation, calibrated and tuned models, CLO and SFT
     n_models = 2 + 2 * len(pairs) + len(propagated) + len(tuned) * (c["enabled"] + t["enabled"])
     n_models += 2 * len(k["sizes"]) if k["enabled"] else 0
-    ctx = 1024 if cfg["models"]["kind"] != "bootstrap" else cfg["models"]["bootstrap"]["max_len"]
+    ctx = cfg["models"]["bootstrap"]["max_len"] if cfg["models"]["kind"] in ("bootstrap", "rehearsal") else 1024
     # local tasks: bpb over max_docs documents (≤ ctx tokens each) per language; multiple choice 4 options
     ev_tokens = 2 * (e["max_docs"] * ctx + e["mc_docs"] * 4 * 64)
     rows.append(dict(stage="evaluate (local tasks)", runs=n_models, tokens=ev_tokens, flops=m.forward(ctx)))
@@ -173,7 +190,7 @@ def main() -> None:
     cfg = validate_config(yaml.safe_load(Path(args.configfile).read_text()), ROOT / "schemas/config.schema.yaml")
     m = model_of(cfg)
     print(f"# {Path(args.configfile).name}: {m.params() / 1e9:.2f}B parameters "
-          f"({m.inner / 1e9:.2f}B inner, vocabulary {m.vocab}); one H100, bf16 at {args.mfu:.0%} MFU\n")
+          f"({m.inner / 1e9:.2f}B inner, {m.vocab} embedding rows{', tied' if m.tied else ''}); one H100, bf16 at {args.mfu:.0%} MFU\n")
     print(f"{'stage':40s} {'runs':>5s} {'tokens/run':>12s} {'GFLOP/token':>12s} {'GPU-hours':>10s}")
     total = 0.0
     for row in stages(cfg):

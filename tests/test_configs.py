@@ -45,7 +45,7 @@ def test_every_family_has_a_paper_config_and_a_rehearsal():
 def test_the_rehearsal_keeps_the_paper_configs_setup(family, tmp_path):
     paper, rehearsal = load(f"paper-{family}"), load(f"rehearsal-{family}")
     assert rehearsal["models"]["kind"] == "rehearsal" and rehearsal["models"]["rehearsal"]["family"] == family
-    assert paper["models"]["kind"] == "hf"
+    assert paper["models"]["kind"] == "hf" and paper["models"]["hf"]["base"] == FAMILIES[family]["base_model"]
     # the same variants, of the same kinds and shares kept, with sizes in the paper's proportions
     pv, rv = paper["tokenizer"]["variants"], rehearsal["tokenizer"]["variants"]
     assert {n: (v["kind"], v.get("keep")) for n, v in pv.items()} == {n: (v["kind"], v.get("keep")) for n, v in rv.items()}

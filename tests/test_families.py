@@ -10,12 +10,12 @@ import pytest
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import write_lines
-from langadapt.vocab import families
-from langadapt.vocab.families import fetch_family
 from langadapt.models.generate import generate_replies
 from langadapt.models.io import load_tokenizer
 from langadapt.train.bootstrap import tiny_llama
+from langadapt.vocab import families
 from langadapt.vocab.build import build_tokenizer
+from langadapt.vocab.families import fetch_family
 from langadapt.vocab.overlap import family
 
 # tokens, added tokens, pad token, end of turn, tokenizer family
@@ -159,3 +159,23 @@ def test_a_local_source_rehearses_its_own_architecture(tmp_path):
     arch = json.loads((out / "architecture.json").read_text())
     assert arch["model_type"] == "gemma3_text" and arch["hidden_size"] == 1024 and arch["tie_word_embeddings"]
     assert len(load_tokenizer(out)) == 151669 and not (out / "config.json").exists()
+
+
+@pytest.mark.parametrize("name", list(families.FAMILIES))
+def test_the_gpu_cost_model_counts_every_familys_parameters_as_the_model_has_them(name):
+    """benchmarks/gpu_hours.py prices a paper config from the family's architecture: its weight
+    count (norms aside) must be the real model's, tying and GQA and head_dim included."""
+    import sys
+
+    import torch
+    from snakemake_run import ROOT
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_hours import Model
+
+    arch = dict(families.FAMILIES[name]["architecture"])
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(arch.pop("model_type"), **arch))
+    real = sum(p.numel() for n, p in model.named_parameters() if "norm" not in n)
+    assert Model.of(families.FAMILIES[name]["architecture"]).params() == real

