@@ -48,6 +48,7 @@ bench: install
 	$(PY) benchmarks/stages.py --cold
 	$(PY) benchmarks/cpt_throughput.py
 	$(PY) benchmarks/transfer_scale.py
+	$(PY) benchmarks/transfer_scale.py --vocab 262144 --dim 2560 --tied --reference-vocab 0
 	$(PY) benchmarks/tokenizer_throughput.py
 	$(PY) benchmarks/table2.py
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3.yaml

@@ -5,9 +5,10 @@ the new vocabulary shared, new tokens spelled by 3 source subtokens on average, 
 PLM for LET/SALT and 100-dim clustered auxiliary vectors for FOCUS/WECHSEL. Prints seconds
 per method (both matrices, shared rows copied), as `transfer_model` runs them; then FOCUS and
 WECHSEL against the deepfocus and wechsel packages on equal input, at a size where their
-dense similarity matrices fit in memory (speed-up and the minimum row-wise cosine).
+dense similarity matrices fit in memory (speed-up and the minimum row-wise cosine). With
+--tied, one matrix as in Qwen3 and Gemma 3 (Gemma 3 4B: --vocab 262144 --dim 2560 --tied).
 
-    .venv/bin/python benchmarks/transfer_scale.py [--vocab 128000] [--dim 4096] [--methods ...]
+    .venv/bin/python benchmarks/transfer_scale.py [--vocab 128000] [--dim 4096] [--tied] [--methods ...]
 """
 
 from __future__ import annotations
@@ -90,9 +91,11 @@ def against_reference(n: int, d: int) -> None:
     print(f"{'wechsel':<10}{t_ours:>9.1f}{t_ref:>13.1f}{t_ref / t_ours:>9.1f}x{cos:>10.4f}", flush=True)
 
 
-def at_scale(n: int, d: int, plm_dim: int, methods: list[str]) -> None:
+def at_scale(n: int, d: int, plm_dim: int, methods: list[str], tied: bool = False) -> None:
     old_in, old_out, overlap, aux = synthetic(n, d, plm_dim)
-    print(f"{n} tokens x {d} dims (input + output), {n // 2} shared, PLM dim {plm_dim}, "
+    if tied:
+        old_out = None
+    print(f"{n} tokens x {d} dims ({'tied' if tied else 'input + output'}), {n // 2} shared, PLM dim {plm_dim}, "
           f"{torch.get_num_threads()} threads")
     print(f"{'method':<10}{'seconds':>10}")
     for m in methods:
@@ -109,11 +112,12 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=128_000)
     ap.add_argument("--dim", type=int, default=4096)
     ap.add_argument("--plm-dim", type=int, default=1024)
+    ap.add_argument("--tied", action="store_true", help="one embedding matrix for input and output")
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--reference-vocab", type=int, default=32_000,
                     help="size for the comparison with deepfocus/wechsel (their similarity matrices are dense); 0: skip")
     args = ap.parse_args()
-    at_scale(args.vocab, args.dim, args.plm_dim, args.methods)
+    at_scale(args.vocab, args.dim, args.plm_dim, args.methods, args.tied)
     if args.reference_vocab:
         against_reference(args.reference_vocab, args.dim)
 
