@@ -11,7 +11,7 @@ import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.transfer.apply import transfer_model
-from langadapt.transfer.mean import mean_subtoken_init
+from langadapt.transfer.mean import conversion_matrix, mean_subtoken_init
 from langadapt.transfer.registry import get_method
 from langadapt.vocab.overlap import compute_overlap
 
@@ -26,6 +26,21 @@ def test_mean_of_subtokens_matches_definition():
     torch.testing.assert_close(new[2], old.mean(0))  # no mapping: mean of all rows
     torch.testing.assert_close(new[3], (2 * old[0] + old[9]) / 3)
 
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_mean_is_summed_in_float64_a_few_columns_at_a_time_with_the_same_bits(dtype):
+    """The column blocks that keep memory flat (no float64 copy of either whole matrix) change
+    no bit of the result against one float64 product over all columns."""
+    rng = np.random.default_rng(0)
+    old = (torch.randn(3000, 300) * 3).to(dtype)
+    offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 6, 4000))])  # some new tokens unmapped
+    subtokens = rng.integers(0, 3000, offsets[-1])
+    whole = mean_subtoken_init(old, offsets, subtokens, columns=300)
+    assert torch.equal(mean_subtoken_init(old, offsets, subtokens, columns=7), whole)
+    ref = torch.sparse.mm(conversion_matrix(offsets, subtokens, 3000).to(torch.float64), old.to(torch.float64))
+    ref[torch.from_numpy(np.diff(offsets) == 0)] = old.to(torch.float64).mean(0)
+    assert torch.equal(whole, ref.to(dtype))
 
 def test_transfer_copies_shared_rows_bit_for_bit(tiny_model, byte_level_tok, spm_tok):
     ov = compute_overlap(byte_level_tok, spm_tok)
