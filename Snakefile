@@ -31,6 +31,7 @@ wildcard_constraints:
     vocab=alternatives(VOCABS),
     init=alternatives(INITS),
     prop=alternatives(PROPS),
+    shard=r"\d{5}",
 
 
 include: "rules/corpus.smk"

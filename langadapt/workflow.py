@@ -154,6 +154,29 @@ def check_corpus_config(config: dict) -> None:
             files_source_paths(name, source["paths"])
 
 
+def planned_bytes(config: dict, lang: str) -> int:
+    """The training text a language is planned to have, known before any job: the sum over its
+    sources of what each can give (an hf source its max_bytes, a files source its files' size on
+    disk, a Debian package one shard's worth), at most its max_train_bytes."""
+    corpus = config["corpus"]
+    total = 0
+    for name, source in corpus["sources"].items():
+        if source["lang"] != lang:
+            continue
+        if source["kind"] == "hf":
+            total += source["max_bytes"]
+        elif source["kind"] == "files":
+            total += sum(os.path.getsize(p) for p in files_source_paths(name, source["paths"]))
+        else:
+            total += corpus["shard_bytes"]
+    return min(total, corpus["max_train_bytes"].get(lang, total))
+
+
+def train_shards(config: dict, lang: str) -> int:
+    """How many shards a language's training text is written in (corpus.shard_bytes each, about)."""
+    return max(1, -(-planned_bytes(config, lang) // config["corpus"]["shard_bytes"]))
+
+
 def check_translate_config(config: dict) -> None:
     """Before any job: a model-based translator needs its model."""
     t = config["translate"]

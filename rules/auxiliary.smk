@@ -6,7 +6,7 @@ WECHSEL = config["transfer"]["wechsel"]
 rule focus_vectors:
     input:
         tokenizer=f"{R}/tokenizers/{{vocab}}",
-        train=train_text(TARGET),
+        train=sample_text(TARGET),
         lib=library("focus_vectors.py"),
     output:
         npz=f"{R}/aux/focus/{{vocab}}.npz",
@@ -34,12 +34,12 @@ rule wechsel_vectors:
         source_text=(
             f"{R}/corpus/parallel/train.jsonl"
             if WECHSEL["corpus"] == "parallel"
-            else train_text(SOURCE)
+            else sample_text(SOURCE)
         ),
         target_text=(
             f"{R}/corpus/parallel/train.jsonl"
             if WECHSEL["corpus"] == "parallel"
-            else train_text(TARGET)
+            else sample_text(TARGET)
         ),
         dictionary=WECHSEL["dictionary_path"]
         or f"{R}/corpus/debs/{WECHSEL['dictionary_package']}",
@@ -69,7 +69,7 @@ if PLM["kind"] == "bootstrap":
     rule bootstrap_plm:
         input:
             tokenizer=f"{R}/tokenizers/{PLM['vocab']}",
-            train=train_text(TARGET),
+            train=sample_text(TARGET),
             lib=library("bootstrap_plm.py"),
         output:
             directory(f"{R}/models/plm"),

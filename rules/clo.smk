@@ -28,7 +28,7 @@ rule fetch_translator:
 rule translate:
     input:
         unpack(translator_inputs),
-        docs=train_text(SOURCE),
+        docs=sample_text(SOURCE),
         parallel=(
             f"{R}/corpus/parallel/heldout.jsonl"
             if config["corpus"]["parallel"]["enabled"]

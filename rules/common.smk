@@ -10,6 +10,7 @@ from langadapt.workflow import (
     check_translate_config,
     files_source_paths,
     lep_plan,
+    train_shards,
     transfer_plan,
     validate_config,
 )
@@ -65,7 +66,23 @@ def benchmark_of(job):
 
 
 def train_text(lang):
-    return f"{R}/corpus/{lang}/train.txt"
+    """A language's training text: a directory of shards, part-00000.txt, ..."""
+    return f"{R}/corpus/{lang}/train"
+
+
+# how many shards each language's training text is written in (langadapt.workflow.train_shards)
+SHARDS = {lang: train_shards(config, lang) for lang in LANGS}
+
+
+def sample_text(lang):
+    """The bounded sample of a language's training text that stages other than tokenizer
+    training and CPT read (corpus.sample_bytes)."""
+    return f"{R}/corpus/{lang}/sample.txt"
+
+
+def token_shards(vocab):
+    """The target-language training text tokenized with a vocabulary, one directory per shard."""
+    return [f"{R}/tokens/{vocab}/part-{i:05d}" for i in range(SHARDS[TARGET])]
 
 
 def source_model(role):

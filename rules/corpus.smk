@@ -52,8 +52,9 @@ rule corpus_split:
         ],
         lib=library("corpus_split.py"),
     output:
-        train=f"{R}/corpus/{{lang}}/train.txt",
+        train=directory(f"{R}/corpus/{{lang}}/train"),
         heldout=f"{R}/corpus/{{lang}}/heldout.txt",
+        stats=f"{R}/corpus/{{lang}}/split.json",
     log:
         log_of("corpus_split/{lang}"),
     benchmark:
@@ -67,8 +68,30 @@ rule corpus_split:
         heldout_fraction=config["corpus"]["heldout_fraction"],
         max_heldout_docs=config["corpus"]["max_heldout_docs"],
         max_train_bytes=lambda w: config["corpus"]["max_train_bytes"].get(w.lang),
+        shards=lambda w: SHARDS[w.lang],
     script:
         "../scripts/corpus_split.py"
+
+
+rule corpus_sample:
+    input:
+        train=train_text("{lang}"),
+        lib=library("corpus_sample.py"),
+    output:
+        sample_text("{lang}"),
+    log:
+        log_of("corpus_sample/{lang}"),
+    benchmark:
+        benchmark_of("corpus_sample/{lang}")
+    conda:
+        "../envs/langadapt.yaml"
+    threads: 1
+    resources:
+        **resources_for("light"),
+    params:
+        max_bytes=config["corpus"]["sample_bytes"],
+    script:
+        "../scripts/corpus_sample.py"
 
 
 rule corpus_parallel:
@@ -99,9 +122,7 @@ rule corpus_parallel:
 rule corpus_stats:
     input:
         sources=expand(f"{R}/corpus/sources/{{source}}.json", source=SOURCES),
-        splits=expand(
-            f"{R}/corpus/{{lang}}/{{part}}.txt", lang=LANGS, part=["train", "heldout"]
-        ),
+        splits=expand(f"{R}/corpus/{{lang}}/split.json", lang=LANGS),
         parallel=(
             [f"{R}/corpus/parallel/train.jsonl", f"{R}/corpus/parallel/heldout.jsonl"]
             if config["corpus"]["parallel"]["enabled"]

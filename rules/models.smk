@@ -20,8 +20,8 @@ if KIND == "bootstrap":
 
     rule bootstrap_tokenizer:
         input:
-            en=train_text(SOURCE),
-            ru=train_text(TARGET),
+            en=sample_text(SOURCE),
+            ru=sample_text(TARGET),
             lib=library("bootstrap_tokenizer.py"),
         output:
             directory(f"{R}/models/source/tokenizer"),
@@ -71,8 +71,8 @@ if KIND in ("bootstrap", "rehearsal"):
     rule bootstrap_base:
         input:
             tokenizer=f"{R}/models/source/tokenizer",
-            en=train_text(SOURCE),
-            ru=train_text(TARGET),
+            en=sample_text(SOURCE),
+            ru=sample_text(TARGET),
             lib=library("bootstrap_base.py"),
         output:
             directory(source_model("base")),
@@ -98,7 +98,7 @@ if KIND in ("bootstrap", "rehearsal"):
     rule bootstrap_instruct:
         input:
             base=source_model("base"),
-            en=train_text(SOURCE),
+            en=sample_text(SOURCE),
             lib=library("bootstrap_instruct.py"),
         output:
             directory(source_model("instruct")),

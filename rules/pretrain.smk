@@ -1,7 +1,27 @@
+rule tokenize:
+    input:
+        tokenizer=f"{R}/tokenizers/{{vocab}}",
+        train=train_text(TARGET),
+        lib=library("tokenize.py"),
+    output:
+        directory(f"{R}/tokens/{{vocab}}/part-{{shard}}"),
+    log:
+        log_of("tokenize/{vocab}/{shard}"),
+    benchmark:
+        benchmark_of("tokenize/{vocab}/{shard}")
+    conda:
+        "../envs/langadapt.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        **resources_for("light"),
+    script:
+        "../scripts/tokenize.py"
+
+
 rule pretrain:
     input:
         init=f"{R}/init/{{vocab}}/{{init}}",
-        train=train_text(TARGET),
+        tokens=lambda w: token_shards(w.vocab),
         heldout=f"{R}/corpus/{TARGET}/heldout.txt",
         lib=library("pretrain.py"),
     output:

@@ -23,6 +23,7 @@ rule tokenizer:
         byte_fallback=config["tokenizer"]["byte_fallback"],
         character_coverage=config["tokenizer"]["character_coverage"],
         input_sentence_size=config["tokenizer"]["input_sentence_size"],
+        sample_bytes=config["tokenizer"]["sample_bytes"],
         langs=LANGS,
     script:
         "../scripts/tokenizer.py"

@@ -1,7 +1,7 @@
 rule calibration_data:
     input:
         instruct=source_model("instruct"),
-        docs=train_text(TARGET),
+        docs=sample_text(TARGET),
         lib=library("calibration_data.py"),
     output:
         f"{R}/instructions/calibration.jsonl",
@@ -27,7 +27,7 @@ rule calibration_data:
 
 rule instruct_tune_data:
     input:
-        docs=train_text(TARGET),
+        docs=sample_text(TARGET),
         lib=library("instruct_tune_data.py"),
     output:
         f"{R}/instructions/instruct_tune.jsonl",

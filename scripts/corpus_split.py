@@ -6,6 +6,8 @@ with snakemake_job(snakemake):
         snakemake.input.docs,
         snakemake.output.train,
         snakemake.output.heldout,
+        snakemake.output.stats,
+        shards=snakemake.params.shards,
         heldout_fraction=snakemake.params.heldout_fraction,
         max_heldout_docs=snakemake.params.max_heldout_docs,
         max_train_bytes=snakemake.params.max_train_bytes,

@@ -6,7 +6,7 @@ launch.job(
     snakemake,
     run_cpt,
     init_dir=snakemake.input.init,
-    train_file=snakemake.input.train,
+    token_shards=list(snakemake.input.tokens),
     heldout_file=snakemake.input.heldout,
     out_dir=snakemake.output[0],
     cfg=p.cfg,

@@ -17,4 +17,5 @@ with snakemake_job(snakemake):
         threads=snakemake.threads,
         name=snakemake.wildcards.vocab,
         plm_dir=snakemake.input.get("plm"),
+        sample_bytes=p.sample_bytes,
     )

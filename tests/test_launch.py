@@ -5,6 +5,8 @@ import json
 import pytest
 import torch
 
+from shards import token_shards
+
 from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import write_lines
@@ -16,9 +18,9 @@ CFG = {"block_size": 32, "batch_size": 4, "grad_accum": 1, "lr": 0.02, "weight_d
 
 def _inputs(tmp_path, model, tok, docs):
     save_model(model, tok, tmp_path / "init")
-    write_lines(tmp_path / "train.txt", docs * 3)
+    shards = token_shards(tok, docs * 3, tmp_path / "data", shards=2)
     write_lines(tmp_path / "heldout.txt", docs[:40])
-    return dict(init_dir=str(tmp_path / "init"), train_file=str(tmp_path / "train.txt"),
+    return dict(init_dir=str(tmp_path / "init"), token_shards=[str(s) for s in shards],
                 heldout_file=str(tmp_path / "heldout.txt"))
 
 
@@ -39,13 +41,13 @@ def test_cpt_in_two_processes_shards_the_data_and_writes_one_valid_model(tmp_pat
         else:
             assert torch.equal(w, init[name]), name  # inner layers frozen in every worker
     assert (tmp_path / "cpt.log.rank0").exists() and (tmp_path / "cpt.log.rank1").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpt", "cpt.log.rank0", "cpt.log.rank1", "heldout.txt",
-                                                          "init", "train.txt"]  # nothing else, from either rank
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpt", "cpt.log.rank0", "cpt.log.rank1", "data",
+                                                          "heldout.txt", "init"]  # nothing else, from either rank
 
 
 def test_a_worker_error_is_the_one_line_a_single_process_gives(tmp_path, tiny_model, byte_level_tok, ru_docs):
     kw = _inputs(tmp_path, tiny_model, byte_level_tok, ru_docs)
-    with pytest.raises(LangadaptError, match="^pretrain: the training text gives no full block of 100000 tokens$"):
+    with pytest.raises(LangadaptError, match=r"^pretrain: the training text gives no full block of 100000 tokens \(\d+ tokens in 2 shards\)$"):
         launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(tmp_path / "cpt"),
                    cfg=dict(CFG, block_size=100000), seed=0), 2, threads=2)
     assert not (tmp_path / "cpt").exists() and not any(p.name.startswith(".cpt") for p in tmp_path.iterdir())

@@ -5,13 +5,17 @@ unbroken run, and an incomplete checkpoint is skipped."""
 import pytest
 import torch
 
+from shards import token_shards
+
 from langadapt.train.pretrain import continued_pretraining
+from langadapt.vocab.tokens import TokenShards
 
 
 def test_cpt_trains_only_embeddings_and_lowers_loss(tmp_path, tiny_model, byte_level_tok, ru_docs):
     before = {n: p.detach().clone() for n, p in tiny_model.named_parameters()}
+    shards = TokenShards(token_shards(byte_level_tok, ru_docs * 2, tmp_path), 32)
     m = continued_pretraining(
-        tiny_model, byte_level_tok, ru_docs * 2, ru_docs[:40], tmp_path / "w", block_size=32, batch_size=8,
+        tiny_model, byte_level_tok, shards, ru_docs[:40], tmp_path / "w", block_size=32, batch_size=8,
         grad_accum=1, lr=0.02, weight_decay=0.0, warmup_steps=0, epochs=1, max_steps=30, max_tokens=None, seed=0,
         logging_steps=5, loss_csv=tmp_path / "loss.csv",
     )
@@ -43,12 +47,13 @@ def _crashing_trainer(at_step):
 
 
 def _cpt(tiny_model, tok, docs, tmp_path, name, **kw):
+    """CPT as the workflow runs it: blocks read from memory-mapped token shards (two of them)."""
     from langadapt.train.pretrain import freeze_all_but_embeddings
-    from langadapt.train.trainer import BlockDataset, pack_blocks, train
+    from langadapt.train.trainer import TokenBlockDataset, train
 
     freeze_all_but_embeddings(tiny_model)
-    blocks = pack_blocks(tok, docs, 32)
-    return train(tiny_model, BlockDataset(blocks), tmp_path / name, lr=0.02, batch_size=4, max_steps=14,
+    shards = TokenShards(token_shards(tok, docs, tmp_path / f"{name}-data", shards=2), 32)
+    return train(tiny_model, TokenBlockDataset(shards), tmp_path / name, lr=0.02, batch_size=4, max_steps=14,
                  warmup_steps=2, weight_decay=0.1, logging_steps=2, seed=3, loss_csv=tmp_path / f"{name}.csv", **kw)
 
 

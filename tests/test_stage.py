@@ -4,7 +4,7 @@ atomic file writers), and nothing else."""
 
 from __future__ import annotations
 
-from langadapt.core.io import _atomic_file, atomic_dir, stale_siblings
+from langadapt.core.io import atomic_file, atomic_dir, stale_siblings
 from langadapt.core.stage import stage
 
 
@@ -38,7 +38,7 @@ def test_the_atomic_writers_leave_names_the_sweep_recognises(tmp_path):
     with atomic_dir(out) as tmp:
         assert stale_siblings(out) == [tmp]
     assert stale_siblings(out) == []
-    with _atomic_file(tmp_path / "r.json") as tmp:
+    with atomic_file(tmp_path / "r.json") as tmp:
         tmp.write_text("{")
         assert stale_siblings(tmp_path / "r.json") == [tmp]
     assert stale_siblings(tmp_path / "r.json") == []

@@ -48,15 +48,16 @@ def test_too_large_vocabulary_is_a_clear_error(tmp_path):
         train_sentencepiece(tmp_path / "t.txt", tmp_path / "x", "bpe", 50000)
 
 
-def test_tokenizer_mix_byte_share(ru_docs, en_docs):
+def test_tokenizer_mix_byte_share(ru_docs, en_docs, tmp_path):
     from langadapt.vocab.build import tokenizer_mix
 
-    mix = tokenizer_mix(ru_docs, en_docs, 0.2)
+    write_lines(tmp_path / "en" / "part-00000.txt", en_docs)
+    mix = tokenizer_mix(ru_docs, tmp_path / "en", 0.2)
     en = sum(len(d.encode()) for d in mix[len(ru_docs):])
     total = sum(len(d.encode()) for d in mix)
-    assert mix[: len(ru_docs)] == ru_docs
+    assert mix[: len(ru_docs)] == ru_docs and mix[len(ru_docs):] == en_docs[: len(mix) - len(ru_docs)]
     assert 0.18 < en / total <= 0.2
-    assert tokenizer_mix(ru_docs, en_docs, 0.0) == ru_docs
+    assert tokenizer_mix(ru_docs, tmp_path / "en", 0.0) == ru_docs
 
 
 def test_plm_kind_adopts_the_plm_tokenizer(tmp_path, byte_level_tok, spm_tok, ru_docs, en_docs):

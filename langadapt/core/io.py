@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-# what atomic_dir (mkdtemp's 8 random characters) and _atomic_file leave beside an output `name`
+# what atomic_dir (mkdtemp's 8 random characters) and atomic_file leave beside an output `name`
 # when the process dies before its rename
 _TEMP_SUFFIX = re.compile(r"tmp|[a-z0-9_]{8}")
 
@@ -58,7 +58,7 @@ def atomic_dir(path: str | os.PathLike):
 
 
 @contextlib.contextmanager
-def _atomic_file(path: str | os.PathLike):
+def atomic_file(path: str | os.PathLike):
     """Yield a `.name.tmp` beside `path` that replaces it on success and is removed on any failure
     (an interrupt included), so a failed write leaves neither a partial file nor a stray temp file."""
     path = Path(path)
@@ -80,7 +80,7 @@ def sha256(path: str | os.PathLike) -> str:
 def write_json(path: str | os.PathLike, obj, sort_keys: bool = False) -> None:
     """Atomically; sort_keys as transformers writes its configs."""
     text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n"  # before the file exists: a bad object leaves none
-    with _atomic_file(path) as tmp:
+    with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -95,7 +95,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
 
 def write_lines(path: str | os.PathLike, lines) -> None:
-    with _atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for line in lines:
             f.write(line + "\n")
 

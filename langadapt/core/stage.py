@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import random
@@ -73,6 +74,15 @@ def stage(log_file: str | None = None, threads: int = 1, seed: int = 0, outputs=
     except LangadaptError as err:
         log.error("%s", err)
         print(f"langadapt: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {err.filename}" if err.filename else ""
+        msg = (f"{stage_name(log_file)}: the disk is full{where} ({os.strerror(err.errno)}); its partial "
+               "outputs are removed: free space and run it again")
+        log.error("%s", msg)
+        print(f"langadapt: error: {msg}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         what = stage_name(log_file)

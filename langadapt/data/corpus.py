@@ -20,8 +20,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from langadapt.core.errors import LangadaptError
-from langadapt.core.io import read_json, read_lines, write_json, write_lines
+from langadapt.core.io import atomic_dir, read_json, write_json, write_lines
+from langadapt.data.stream import DigestSet, Progress, ShardWriter, batched, digest, iter_docs, shard_of, shard_paths
 
 log = logging.getLogger(__name__)
 
@@ -222,20 +225,57 @@ def files_source_paths(name: str, patterns: list[str]) -> list[str]:
     return sorted(paths)
 
 
+def _file_lines(path: Path, counters: dict, invalid_utf8: str = "drop") -> Iterator[str]:
+    """The lines of a corpus file (gzip too), read as a stream; undecodable bytes as in decode_utf8,
+    with the byte offset in the file for 'fail'."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    where = f"corpus file {path}" + (" (decompressed)" if path.suffix == ".gz" else "")
+    offset, bad = 0, False
+    with opener(path, "rb") as f:
+        for raw in f:
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if invalid_utf8 == "fail":
+                    raise LangadaptError(f"{where}: invalid UTF-8 at byte offset {offset + e.start} "
+                                         "(corpus.invalid_utf8 is 'fail'; 'drop' or 'replace' go on)") from None
+                text = raw.decode("utf-8", errors="surrogateescape")
+                counters["invalid_utf8_bytes"] = counters.get("invalid_utf8_bytes", 0) + len(_UNDECODABLE.findall(text))
+                bad = True
+                yield text
+            offset += len(raw)
+    counters["invalid_utf8_files"] = counters.get("invalid_utf8_files", 0) + bad
+
+
 def extract_files(patterns: list[str], unit: str, counters: dict, invalid_utf8: str = "drop",
                   name: str = "files") -> Iterator[str]:
+    """Documents of text files, streamed: one per line (`unit: line`) or per paragraph (blank
+    lines between); a file of any size is never read whole."""
     for p in files_source_paths(name, patterns):
-        text = _read(Path(p), counters, invalid_utf8)
-        yield from (text.splitlines() if unit == "line" else re.split(r"\n\s*\n", text))
+        para: list[str] = []
+        for line in _file_lines(Path(p), counters, invalid_utf8):
+            if unit == "line":
+                yield line.rstrip("\r\n")
+            elif line.strip():
+                para.append(line)
+            elif para:
+                yield "".join(para)
+                para = []
+        if para:
+            yield "".join(para)
 
 
-def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_bytes: int) -> Iterator[str]:
-    """Stream a hub dataset, stopping after `max_bytes` of text."""
+def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_bytes: int,
+               source: str = "hf") -> Iterator[str]:
+    """Stream a hub dataset (or a local dataset directory), stopping after `max_bytes` of text."""
     import datasets  # hub sources only; the Snakefile reads this module (files_source_paths)
 
     ds = datasets.load_dataset(dataset, name, split=split, streaming=True)
     seen = 0
     for row in ds:
+        if text_field not in row:
+            raise LangadaptError(f"config key 'corpus.sources.{source}.text_field': dataset {dataset} has no field "
+                                 f"'{text_field}' (its fields: {', '.join(row)})")
         text = row[text_field]
         seen += len(text.encode("utf-8"))
         yield text
@@ -277,37 +317,45 @@ def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float
     return text
 
 
-def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5,
-                    invalid_utf8: str = "drop"):
-    """Clean and de-duplicate documents; return (kept, counters). Documents holding undecodable
-    bytes (see `decode_utf8`) are dropped, or kept with U+FFFD for each byte (`invalid_utf8`)."""
+def clean_stream(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5,
+                 invalid_utf8: str = "drop", counters: dict | None = None, batch: int = 4096) -> Iterator[str]:
+    """Clean and de-duplicate a stream of documents, counting what is dropped into `counters`.
+    Documents holding undecodable bytes (see `decode_utf8`) are dropped, or kept with U+FFFD for
+    each byte (`invalid_utf8`). Memory: a 64-bit digest per distinct document (stream.DigestSet)."""
     if invalid_utf8 not in INVALID_UTF8:
         raise LangadaptError(f"config key 'corpus.invalid_utf8': '{invalid_utf8}' is not one of "
                              f"{', '.join(INVALID_UTF8)}")
-    seen: set[bytes] = set()
-    kept: list[str] = []
-    counters = {"raw": 0, "dropped_short_or_script": 0, "dropped_invalid_utf8": 0, "replaced_invalid_utf8": 0,
-                "dropped_duplicate": 0}
-    for doc in docs:
-        counters["raw"] += 1
-        if _UNDECODABLE.search(doc):
-            if invalid_utf8 == "fail":
-                raise LangadaptError(f"document {counters['raw']}: undecodable bytes (corpus.invalid_utf8 is 'fail')")
-            if invalid_utf8 == "drop":
-                counters["dropped_invalid_utf8"] += 1
-                continue
-            doc = _UNDECODABLE.sub("\ufffd", doc)
-            counters["replaced_invalid_utf8"] += 1
-        text = clean_document(doc, lang, min_chars, min_script_ratio)
-        if text is None:
-            counters["dropped_short_or_script"] += 1
-            continue
-        h = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-        if h in seen:
-            counters["dropped_duplicate"] += 1
-            continue
-        seen.add(h)
-        kept.append(text)
+    c = counters if counters is not None else {}
+    for k in ("raw", "dropped_short_or_script", "dropped_invalid_utf8", "replaced_invalid_utf8", "dropped_duplicate"):
+        c.setdefault(k, 0)
+    seen = DigestSet()
+    for chunk in batched(docs, batch):
+        texts = []
+        for doc in chunk:
+            c["raw"] += 1
+            if _UNDECODABLE.search(doc):
+                if invalid_utf8 == "fail":
+                    raise LangadaptError(f"document {c['raw']}: undecodable bytes (corpus.invalid_utf8 is 'fail')")
+                if invalid_utf8 == "drop":
+                    c["dropped_invalid_utf8"] += 1
+                    continue
+                doc = _UNDECODABLE.sub("\ufffd", doc)
+                c["replaced_invalid_utf8"] += 1
+            text = clean_document(doc, lang, min_chars, min_script_ratio)
+            if text is None:
+                c["dropped_short_or_script"] += 1
+            else:
+                texts.append(text)
+        new = seen.add_many(np.fromiter(map(digest, texts), dtype=np.uint64, count=len(texts)))
+        c["dropped_duplicate"] += int((~new).sum())
+        yield from (t for t, keep in zip(texts, new) if keep)
+
+
+def clean_documents(docs: Iterable[str], lang: str, min_chars: int = 20, min_script_ratio: float = 0.5,
+                    invalid_utf8: str = "drop"):
+    """clean_stream into a list: (kept, counters)."""
+    counters: dict = {}
+    kept = list(clean_stream(docs, lang, min_chars, min_script_ratio, invalid_utf8, counters))
     return kept, counters
 
 
@@ -317,35 +365,51 @@ def is_heldout(key: str, fraction: float) -> bool:
     return h / 2**64 < fraction
 
 
+def split_stream(docs: Iterable[str], heldout_fraction: float, max_train_bytes: int | None = None,
+                 max_heldout_docs: int | None = None) -> Iterator[tuple[bool, int, str]]:
+    """(held out?, digest, document) for the documents of the split in order, de-duplicated across
+    sources: the train part is the longest prefix of train documents within `max_train_bytes`,
+    the held-out part the first `max_heldout_docs`; the stream stops once both are full."""
+    seen = DigestSet()
+    train_bytes, n_held, train_full = 0, 0, False
+    for chunk in batched(docs, 4096):
+        digests = np.fromiter(map(digest, chunk), dtype=np.uint64, count=len(chunk))
+        new = seen.add_many(digests)
+        for d, h, keep in zip(chunk, digests.tolist(), new):
+            if not keep:
+                continue
+            if is_heldout(d, heldout_fraction):
+                if max_heldout_docs is None or n_held < max_heldout_docs:
+                    n_held += 1
+                    yield True, h, d
+            elif not train_full:
+                size = len(d.encode("utf-8")) + 1
+                if max_train_bytes and train_bytes + size > max_train_bytes:
+                    train_full = True
+                else:
+                    train_bytes += size
+                    yield False, h, d
+            held_full = max_heldout_docs is not None and n_held >= max_heldout_docs
+            if train_full and held_full:
+                return
+
+
 def split_documents(docs: list[str], heldout_fraction: float, max_train_bytes: int | None = None,
                     max_heldout_docs: int | None = None):
-    """Split into (train, heldout), de-duplicated across sources, capped deterministically."""
-    seen: set[str] = set()
+    """split_stream into lists: (train, heldout)."""
     train, heldout = [], []
-    for d in docs:
-        if d in seen:
-            continue
-        seen.add(d)
-        (heldout if is_heldout(d, heldout_fraction) else train).append(d)
-    if max_heldout_docs:
-        heldout = heldout[:max_heldout_docs]
-    if max_train_bytes:
-        total, cut = 0, len(train)
-        for i, d in enumerate(train):
-            total += len(d.encode("utf-8")) + 1
-            if total > max_train_bytes:
-                cut = i
-                break
-        train = train[:cut]
+    for held, _, d in split_stream(docs, heldout_fraction, max_train_bytes, max_heldout_docs):
+        (heldout if held else train).append(d)
     return train, heldout
 
 
-def doc_stats(docs: list[str]) -> dict:
-    return {
-        "documents": len(docs),
-        "characters": sum(map(len, docs)),
-        "bytes": sum(len(d.encode("utf-8")) for d in docs),
-    }
+def doc_stats(docs: Iterable[str]) -> dict:
+    out = {"documents": 0, "characters": 0, "bytes": 0}
+    for d in docs:
+        out["documents"] += 1
+        out["characters"] += len(d)
+        out["bytes"] += len(d.encode("utf-8"))
+    return out
 
 
 def align_parallel(src: dict, tgt: dict, tgt_lang: str, min_chars: int = 20) -> list[dict]:
@@ -381,40 +445,75 @@ def source_documents(name: str, source: dict, roots: list[str], counters: dict,
 
 def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats, *, min_chars: int,
                  min_script_ratio: float, invalid_utf8: str = "drop") -> dict:
-    """Extract, clean and de-duplicate one source; fail if nothing survives cleaning. The stats
-    count undecodable bytes and the files and documents that held them."""
+    """Extract, clean and de-duplicate one source as a stream; fail if nothing survives cleaning
+    (no output then). The stats count undecodable bytes and the files and documents that held them."""
     counters: dict = {"invalid_utf8_files": 0, "invalid_utf8_bytes": 0}
+    clean_counts: dict = {}
+    sizes = {"documents": 0, "characters": 0, "bytes": 0}
+    progress = Progress(f"source {name}")
+
+    def kept():
+        for d in clean_stream(source_documents(name, source, roots, counters, invalid_utf8), source["lang"],
+                              min_chars, min_script_ratio, invalid_utf8, clean_counts):
+            n = len(d.encode("utf-8"))
+            sizes["documents"] += 1
+            sizes["characters"] += len(d)
+            sizes["bytes"] += n
+            progress.update(n)
+            yield d
+        if not sizes["documents"]:
+            raise LangadaptError(
+                f"corpus source '{name}': empty after cleaning ({clean_counts['raw']} raw documents, "
+                f"lang {source['lang']}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
+            )
+
     try:
-        docs, clean_counts = clean_documents(source_documents(name, source, roots, counters, invalid_utf8),
-                                             source["lang"], min_chars, min_script_ratio, invalid_utf8)
+        write_lines(out_docs, kept())
     except LangadaptError as e:
         if str(e).startswith(("config key", "corpus source")):
             raise
         raise LangadaptError(f"corpus source '{name}': {e}") from None
-    if not docs:
-        raise LangadaptError(
-            f"corpus source '{name}': empty after cleaning ({clean_counts['raw']} raw documents, "
-            f"lang {source['lang']}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
-        )
-    stats = {"source": name, "lang": source["lang"], **doc_stats(docs), **clean_counts, **counters,
-             "invalid_utf8": invalid_utf8}
-    write_lines(out_docs, docs)
+    stats = {"source": name, "lang": source["lang"], **sizes, **clean_counts, **counters, "invalid_utf8": invalid_utf8}
     write_json(out_stats, stats)
     log.info("source %s: %s", name, stats)
     return stats
 
 
-def write_split(doc_files: list[str], out_train, out_heldout, *, heldout_fraction: float, max_heldout_docs: int,
-                max_train_bytes: int | None) -> None:
-    docs = [d for f in doc_files for d in read_lines(f)]
-    train, heldout = split_documents(docs, heldout_fraction, max_train_bytes, max_heldout_docs)
-    if not train or not heldout:
-        raise LangadaptError(
-            f"corpus split {Path(out_train).parent.name}: {len(train)} train / {len(heldout)} held-out documents; "
-            "need both (add sources or raise corpus.heldout_fraction)"
-        )
-    write_lines(out_train, train)
-    write_lines(out_heldout, heldout)
+def write_split(doc_files: list[str], train_dir, out_heldout, out_stats, *, shards: int, heldout_fraction: float,
+                max_heldout_docs: int, max_train_bytes: int | None) -> dict:
+    """Split a language's sources, streamed: held-out documents into `out_heldout`, the training
+    documents hash-partitioned into `shards` files `train_dir/part-00000.txt`, ... (each a uniform
+    random part of the corpus); the sizes of each into `out_stats`. Nothing is written unless
+    both parts have documents."""
+    lang = Path(out_heldout).parent.name
+    held_chars, chars = 0, [0] * shards
+    progress = Progress(f"split {lang}")
+    with atomic_dir(train_dir) as tmp, ShardWriter(shard_paths(tmp, shards)) as train, \
+            ShardWriter([out_heldout]) as heldout:
+        for is_held, h, d in split_stream(iter_docs(doc_files), heldout_fraction, max_train_bytes, max_heldout_docs):
+            if is_held:
+                heldout.write(0, d)
+                held_chars += len(d)
+            else:
+                shard = shard_of(h, shards)
+                train.write(shard, d)
+                chars[shard] += len(d)
+                progress.update(len(d.encode("utf-8")) + 1)
+        if not sum(train.docs) or not heldout.docs[0]:
+            raise LangadaptError(
+                f"corpus split {lang}: {sum(train.docs)} train / {heldout.docs[0]} held-out documents; "
+                "need both (add sources or raise corpus.heldout_fraction)"
+            )
+    text = lambda docs, size: size - docs  # noqa: E731  (the writers count a newline per document)
+    stats = {"train": {"documents": sum(train.docs), "characters": sum(chars),
+                       "bytes": text(sum(train.docs), sum(train.bytes)),
+                       "shards": [{"documents": n, "bytes": text(n, b)} for n, b in zip(train.docs, train.bytes)]},
+             "heldout": {"documents": heldout.docs[0], "characters": held_chars,
+                         "bytes": text(heldout.docs[0], heldout.bytes[0])}}
+    write_json(out_stats, stats)
+    log.info("split %s: %d train documents (%.1f MB) in %d shards, %d held out", lang, stats["train"]["documents"],
+             stats["train"]["bytes"] / 1e6, shards, stats["heldout"]["documents"])
+    return stats
 
 
 def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *, heldout_fraction: float,
@@ -431,14 +530,17 @@ def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *,
 
 
 def write_stats(source_stats: list[str], splits: list[str], parallel: list[str], out) -> None:
+    """The corpus at a glance: each source's and each split's sizes (from the stats their jobs
+    wrote), and the parallel pairs."""
     stats = {"sources": {}, "splits": {}, "parallel": {}}
     for p in source_stats:
         s = read_json(p)
         stats["sources"][s["source"]] = s
     for p in splits:
-        stats["splits"][f"{Path(p).parent.name}/{Path(p).stem}"] = doc_stats(read_lines(p))
+        s = read_json(p)
+        for part in ("train", "heldout"):
+            stats["splits"][f"{Path(p).parent.name}/{part}"] = {k: s[part][k] for k in ("documents", "characters", "bytes")}
     for p in parallel:
-        stats["parallel"][Path(p).stem] = {"pairs": sum(1 for _ in open(p, encoding="utf-8"))}
+        with open(p, encoding="utf-8") as f:
+            stats["parallel"][Path(p).stem] = {"pairs": sum(1 for _ in f)}
     write_json(out, stats)
-
-

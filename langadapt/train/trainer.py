@@ -55,6 +55,20 @@ class BlockDataset(torch.utils.data.Dataset):
         return {"input_ids": ids, "labels": ids if self.labels is None else self.labels[i]}
 
 
+class TokenBlockDataset(torch.utils.data.Dataset):
+    """Pretraining blocks read from memory-mapped token shards (vocab.tokens.TokenShards)."""
+
+    def __init__(self, shards):
+        self.shards = shards
+
+    def __len__(self):
+        return len(self.shards)
+
+    def __getitem__(self, i):
+        ids = torch.from_numpy(self.shards.block(i))
+        return {"input_ids": ids, "labels": ids}
+
+
 def trim_padding(features: list[dict]) -> dict:
     """Collate a batch (the Trainer's data_collator) and cut its trailing padding (trim_batch)."""
     return trim_batch({k: torch.stack([f[k] for f in features]) for k in features[0]})

@@ -11,6 +11,7 @@ import numpy as np
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json, write_lines
+from langadapt.data.stream import read_sample
 from langadapt.models.io import load_tokenizer
 from langadapt.vocab.merge import bpe_backend, merged_tokenizer
 from langadapt.vocab.metrics import tokenization_metrics
@@ -20,12 +21,14 @@ from langadapt.vocab.sentencepiece import sentencepiece_to_hf, train_sentencepie
 log = logging.getLogger(__name__)
 
 
-def tokenizer_mix(target_docs: list[str], source_docs: list[str], source_share: float) -> list[str]:
-    """Target text plus source-language text making up `source_share` of the bytes (the paper
-    trains its tokenizers on a Russian+English mix, so English stays encodable)."""
+def tokenizer_mix(target_docs: list[str], source_train, source_share: float) -> list[str]:
+    """Target text plus source-language text (the first documents of `source_train`) making up
+    `source_share` of the bytes (the paper trains its tokenizers on a Russian+English mix, so
+    English stays encodable)."""
     if source_share <= 0:
         return target_docs
     budget = source_share / (1 - source_share) * sum(len(d.encode("utf-8")) for d in target_docs)
+    source_docs = read_sample(source_train, int(budget) + 1)
     sizes = np.cumsum([len(d.encode("utf-8")) for d in source_docs])
     return target_docs + source_docs[: int(np.searchsorted(sizes, budget, side="right"))]
 
@@ -70,8 +73,10 @@ def vocabulary_stats(source_tok, tok, id_map=None) -> dict:
 
 def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_tokenizer, out_dir, *, variant: dict,
                     source_share: float, byte_fallback: bool, character_coverage: float, input_sentence_size: int,
-                    threads: int, name: str = "", plm_dir=None) -> dict:
-    """Train a vocabulary variant, write it as a HF tokenizer directory, and measure it.
+                    threads: int, name: str = "", plm_dir=None, sample_bytes: int | None = None) -> dict:
+    """Train a vocabulary variant, write it as a HF tokenizer directory, and measure it. It trains
+    on the first `sample_bytes` of the target language's training shards (`target_train`, a
+    deterministic random sample of them) and source-language text beside them (`source_share`).
 
     bpe/unigram: a SentencePiece model of `size` exported as is (spm.model kept beside it).
     extended/optimized: a donor SentencePiece BPE of `donor_size` merged into the source
@@ -85,9 +90,9 @@ def build_tokenizer(target_train, source_train, heldout: dict[str, str], source_
         return _adopt_tokenizer(plm_dir, source_tok, heldout, out_dir, variant, name)
     merged = kind in MERGED_KINDS
     size = variant["donor_size"] if merged else variant["size"]
-    target_docs = read_lines(target_train)
+    target_docs = read_sample(target_train, sample_bytes)
     with atomic_dir(out_dir) as tmp:
-        mix = tokenizer_mix(target_docs, read_lines(source_train), source_share)
+        mix = tokenizer_mix(target_docs, source_train, source_share)
         write_lines(tmp / "train.txt", mix)
         train_bytes = (tmp / "train.txt").stat().st_size
         t0 = time.perf_counter()

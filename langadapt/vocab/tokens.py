@@ -1,0 +1,135 @@
+"""Pre-tokenized training text: each shard of a corpus tokenized once per vocabulary into a flat
+token file that CPT memory-maps.
+
+A token shard is a directory: `tokens.bin` (every document's ids followed by the tokenizer's
+eos, uint16 when the vocabulary fits, else uint32), `docs.bin` (uint64: where each document
+ends in tokens.bin, its eos included) and `meta.json` (counts, dtype, eos, and a fingerprint of
+the vocabulary, so that a model is never trained on another vocabulary's ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+
+from langadapt.core.errors import LangadaptError
+from langadapt.core.io import atomic_dir, read_json, write_json
+from langadapt.data.stream import Progress, iter_docs
+
+log = logging.getLogger(__name__)
+
+TOKENS, DOCS, META = "tokens.bin", "docs.bin", "meta.json"
+BATCH_BYTES = 4 << 20  # text encoded per call: bounded memory, long enough to keep every thread busy
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
+
+
+def vocabulary_fingerprint(tokenizer) -> str:
+    """A digest of the token → id map (added tokens included) and the eos id."""
+    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    text = json.dumps([vocab, tokenizer.eos_token_id], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _batches(docs, max_bytes: int):
+    batch, size = [], 0
+    for d in docs:
+        batch.append(d)
+        size += len(d)
+        if size >= max_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def encode_documents(backend, docs: list[str], eos: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(ids with eos after each document, number of tokens of each document with its eos)."""
+    ids = [e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)]
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)) + 1
+    out = np.full(int(lengths.sum()), eos, dtype=dtype)
+    body = np.ones(len(out), dtype=bool)
+    body[np.cumsum(lengths) - 1] = False
+    out[body] = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=len(out) - len(ids))
+    return out, lengths
+
+
+def tokenize_shard(tokenizer_dir, shard, out_dir, threads: int = 1) -> dict:
+    """Tokenize one corpus shard into a token shard directory, streamed in batches; `threads`
+    encode in parallel (the tokenizers library's own threads)."""
+    from langadapt.models.io import load_tokenizer
+
+    os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    os.environ["RAYON_NUM_THREADS"] = str(max(1, threads))
+    tok = load_tokenizer(tokenizer_dir)
+    if tok.eos_token_id is None:
+        raise LangadaptError(f"tokenizer {tokenizer_dir}: no eos token to end documents with")
+    dtype = token_dtype(len(tok))
+    backend = tok.backend_tokenizer
+    n_tokens = n_docs = n_bytes = 0
+    progress = Progress(f"tokenize {Path(shard).name}")
+    with atomic_dir(out_dir) as tmp, open(tmp / TOKENS, "wb") as tokens, open(tmp / DOCS, "wb") as ends:
+        for batch in _batches(iter_docs([shard]), BATCH_BYTES):
+            ids, lengths = encode_documents(backend, batch, tok.eos_token_id, dtype)
+            tokens.write(ids.tobytes())
+            ends.write((n_tokens + np.cumsum(lengths)).astype(np.uint64).tobytes())
+            n_tokens += len(ids)
+            n_docs += len(batch)
+            size = sum(len(d.encode("utf-8")) for d in batch)
+            n_bytes += size
+            progress.update(size)
+        tokens.close()
+        ends.close()
+        meta = {"tokens": n_tokens, "documents": n_docs, "bytes": n_bytes, "dtype": dtype.name,
+                "eos": tok.eos_token_id, "vocab_size": len(tok), "vocabulary": vocabulary_fingerprint(tok)}
+        write_json(tmp / META, meta)
+    log.info("tokenized %s: %d documents, %.1f MB, %d tokens", shard, n_docs, n_bytes / 1e6, n_tokens)
+    return meta
+
+
+class TokenShards:
+    """The token shards of a vocabulary, memory-mapped lazily (a worker process opens its own
+    maps): block i is the i-th run of `block_size` consecutive tokens, shard after shard (a
+    shard's tail shorter than a block is left out), at most `max_tokens` // block_size blocks."""
+
+    def __init__(self, shard_dirs, block_size: int, max_tokens: int | None = None):
+        self.dirs = [Path(d) for d in shard_dirs]
+        self.meta = [read_json(d / META) for d in self.dirs]
+        if len({(m["vocabulary"], m["dtype"]) for m in self.meta}) > 1:
+            raise LangadaptError(f"token shards under {self.dirs[0].parent}: written with different vocabularies")
+        self.block_size = block_size
+        per_shard = np.array([m["tokens"] // block_size for m in self.meta], dtype=np.int64)
+        self.ends = np.cumsum(per_shard)
+        total = int(self.ends[-1]) if len(self.ends) else 0
+        self.blocks = min(total, max_tokens // block_size) if max_tokens else total
+        self._maps: dict[int, np.ndarray] = {}
+
+    def check_tokenizer(self, tokenizer, where: str) -> None:
+        """The model's tokenizer must be the one the shards were written with."""
+        if self.meta and self.meta[0]["vocabulary"] != vocabulary_fingerprint(tokenizer):
+            raise LangadaptError(f"{where}: its tokenizer is not the vocabulary the token shards {self.dirs[0].parent} "
+                                 "were written with")
+
+    def __len__(self) -> int:
+        return self.blocks
+
+    def block(self, i: int) -> np.ndarray:
+        if not 0 <= i < self.blocks:
+            raise IndexError(i)
+        s = int(np.searchsorted(self.ends, i, side="right"))
+        if s not in self._maps:
+            m = self.meta[s]
+            self._maps[s] = np.memmap(self.dirs[s] / TOKENS, dtype=m["dtype"], mode="r", shape=(m["tokens"],))
+        j = i - (int(self.ends[s - 1]) if s else 0)
+        return np.asarray(self._maps[s][j * self.block_size:(j + 1) * self.block_size], dtype=np.int64)
+
+    def __getstate__(self):  # a pickled copy (a DataLoader worker) maps the files anew
+        return {**self.__dict__, "_maps": {}}
