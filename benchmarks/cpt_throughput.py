@@ -52,8 +52,10 @@ class _Clock:
 
 
 def model_and_data(cfg: dict, res: Path):
-    from langadapt.core.io import read_lines
+    from langadapt.data.stream import read_sample
     from langadapt.models.io import load_model, load_tokenizer
+
+    train = res / "corpus" / "ru" / "train"
 
     init = res / "init" / "bpe" / "mean"
     if (init / "config.json").exists():
@@ -64,22 +66,25 @@ def model_and_data(cfg: dict, res: Path):
         from langadapt.train.bootstrap import tiny_llama, train_byte_bpe
 
         b = cfg["models"]["bootstrap"]
-        docs = read_lines(res / "corpus" / "ru" / "train.txt")[:20000] if (res / "corpus/ru/train.txt").exists() \
+        docs = read_sample(train)[:20000] if train.exists() \
             else [f"Пример текста номер {i} для оценки скорости обучения." for i in range(20000)]
         tok = train_byte_bpe(docs[:5000], b["vocab_size"])
         make = lambda: tiny_llama(tok, hidden_size=b["hidden_size"], layers=b["layers"], heads=b["heads"],  # noqa: E731
                                   intermediate_size=b["intermediate_size"], max_len=b["max_len"], seed=0)
         where = f"bootstrapped Llama (hidden {b['hidden_size']}, {b['layers']} layers)"
-    text = read_lines(res / "corpus" / "ru" / "train.txt") if (res / "corpus/ru/train.txt").exists() else docs
+    text = read_sample(train) if train.exists() else docs
     return make, tok, text, where
 
 
 def ours(make, tok, text, c: dict, steps: int) -> float:
-    """What continued_pretraining runs: packed blocks, embeddings-only, langadapt's train()."""
+    """What continued_pretraining runs: blocks from memory-mapped token shards, embeddings-only,
+    langadapt's train()."""
     from transformers import Trainer
 
+    from langadapt.core.io import write_lines
     from langadapt.train.pretrain import freeze_all_but_embeddings
-    from langadapt.train.trainer import BlockDataset, pack_blocks, train
+    from langadapt.train.trainer import TokenBlockDataset, train
+    from langadapt.vocab.tokens import TokenShards, tokenize_shard
 
     clock = _Clock()
 
@@ -90,9 +95,12 @@ def ours(make, tok, text, c: dict, steps: int) -> float:
 
     model = make()
     freeze_all_but_embeddings(model)
-    blocks = pack_blocks(tok, text, c["block_size"])
     with tempfile.TemporaryDirectory() as d:
-        train(model, BlockDataset(blocks), d, lr=c["lr"], batch_size=c["batch_size"], max_steps=steps,
+        tok.save_pretrained(Path(d) / "tok")
+        write_lines(Path(d) / "part-00000.txt", text)
+        tokenize_shard(Path(d) / "tok", Path(d) / "part-00000.txt", Path(d) / "tokens")
+        blocks = TokenBlockDataset(TokenShards([Path(d) / "tokens"], c["block_size"]))
+        train(model, blocks, Path(d) / "run", lr=c["lr"], batch_size=c["batch_size"], max_steps=steps,
               weight_decay=c["weight_decay"], logging_steps=10, trainer_cls=Timed)
     return (steps - 1) * c["batch_size"] * c["block_size"] / clock.seconds
 

@@ -20,7 +20,7 @@ from langadapt.core.io import write_lines
 from langadapt.data import corpus, stream
 from langadapt.data.stream import DigestSet, digest, iter_docs, read_sample, shard_of, shard_paths
 from langadapt.train.trainer import pack_blocks
-from langadapt.vocab.tokens import DOCS, TOKENS, TokenShards, tokenize_shard
+from langadapt.vocab.tokens import DOCS, TOKENS, TokenShards
 
 
 def test_the_digest_set_finds_exactly_the_repeats_as_it_grows():

@@ -1,7 +1,8 @@
 """Corpora: fetch Debian packages, extract documents, clean, de-duplicate, split, align.
 
 Every source yields plain-text documents; cleaning makes them one line each (whitespace
-collapsed), so `train.txt` / `heldout.txt` hold one document per line.
+collapsed), so the training shards (`train/part-00000.txt`, ...) and `heldout.txt` hold one
+document per line.
 """
 
 from __future__ import annotations
@@ -401,15 +402,6 @@ def split_documents(docs: list[str], heldout_fraction: float, max_train_bytes: i
     for held, _, d in split_stream(docs, heldout_fraction, max_train_bytes, max_heldout_docs):
         (heldout if held else train).append(d)
     return train, heldout
-
-
-def doc_stats(docs: Iterable[str]) -> dict:
-    out = {"documents": 0, "characters": 0, "bytes": 0}
-    for d in docs:
-        out["documents"] += 1
-        out["characters"] += len(d)
-        out["bytes"] += len(d.encode("utf-8"))
-    return out
 
 
 def align_parallel(src: dict, tgt: dict, tgt_lang: str, min_chars: int = 20) -> list[dict]:
