@@ -91,3 +91,20 @@ def test_missing_debian_package_is_one_clear_line(tmp_path):
     with pytest.raises(LangadaptError, match="Debian package 'no-such-package-langadapt'"):
         corpus.fetch_deb("no-such-package-langadapt", tmp_path / "out", apt_update="never")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_hf_dataset_without_the_text_field_is_one_line_naming_the_key(tmp_path):
+    """A dataset streamed as the hub's are (here a local directory of JSON lines, offline)."""
+    import json
+
+    (tmp_path / "ds").mkdir()
+    rows = [{"content": f"Документ номер {i} на русском языке."} for i in range(5)]
+    (tmp_path / "ds" / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    src = {"kind": "hf", "lang": "ru", "dataset": str(tmp_path / "ds"), "text_field": "text", "max_bytes": 10**6}
+    with pytest.raises(LangadaptError, match=r"^config key 'corpus.sources.web.text_field': dataset .*/ds has no "
+                                             r"field 'text' \(its fields: content\)$"):
+        corpus.write_source("web", src, [], tmp_path / "o.txt", tmp_path / "o.json", min_chars=10, min_script_ratio=0.5)
+    assert not (tmp_path / "o.txt").exists() and not list(tmp_path.glob(".o.*"))
+    stats = corpus.write_source("web", dict(src, text_field="content"), [], tmp_path / "o.txt", tmp_path / "o.json",
+                                min_chars=10, min_script_ratio=0.5)
+    assert stats["documents"] == 5

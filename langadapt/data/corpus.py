@@ -428,7 +428,7 @@ def source_documents(name: str, source: dict, roots: list[str], counters: dict,
         return extract_files(source["paths"], source.get("unit", "paragraph"), counters, invalid_utf8, name)
     if kind == "hf":
         return extract_hf(source["dataset"], source.get("name"), source.get("split", "train"),
-                          source.get("text_field", "text"), source.get("max_bytes", 10**8))
+                          source.get("text_field", "text"), source.get("max_bytes", 10**8), name)
     extractor = source.get("extractor")
     if extractor not in EXTRACTORS:
         raise LangadaptError(f"corpus source '{name}': unknown extractor '{extractor}'")
