@@ -60,10 +60,13 @@ def test_the_rehearsal_keeps_the_paper_configs_setup(family, tmp_path):
         assert {k: paper[section][k] for k in keys} == {k: rehearsal[section][k] for k in keys}, section
     assert len(paper["clo"]["sizes"]) == len(rehearsal["clo"]["sizes"])
     # and Snakemake plans the same jobs from both for every rule past the models and corpora (the
-    # evaluations batch differently on 2 cores: one lm-eval job per stage)
+    # evaluations batch differently on 2 cores: one lm-eval job per stage; the paper's 40 GB are
+    # tokenized in 157 shards per vocabulary, the rehearsal's 3 MB in one)
     sources = {"fetch_model", "family_tokenizer", "bootstrap_base", "bootstrap_instruct", "corpus_source",
-               "corpus_deb", "fetch_translator", "corpus_parallel"}
+               "corpus_deb", "fetch_translator", "corpus_parallel", "tokenize"}
     p, r = planned(f"paper-{family}", tmp_path), planned(f"rehearsal-{family}", tmp_path)
     same = lambda jobs: {k: v for k, v in jobs.items() if k not in sources and not k.startswith("evaluate")}  # noqa: E731
     assert same(p) == same(r)
+    vocabs = len(paper["tokenizer"]["variants"])
+    assert p["tokenize"] == 157 * vocabs and r["tokenize"] == vocabs  # ceil(40e9 / 256e6) shards
     assert r["family_tokenizer"] == r["bootstrap_base"] == r["bootstrap_instruct"] == 1 and "fetch_model" not in r

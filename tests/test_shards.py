@@ -20,7 +20,7 @@ from langadapt.core.io import write_lines
 from langadapt.data import corpus, stream
 from langadapt.data.stream import DigestSet, digest, iter_docs, read_sample, shard_of, shard_paths
 from langadapt.train.trainer import pack_blocks
-from langadapt.vocab.tokens import DOCS, TOKENS, TokenShards
+from langadapt.vocab.tokens import DOCS, TOKENS, TokenShards, tokenize_shard
 
 
 def test_the_digest_set_finds_exactly_the_repeats_as_it_grows():
@@ -104,6 +104,24 @@ def test_token_shards_hold_the_ids_of_in_memory_tokenization(name, request, tmp_
     assert np.fromfile(one / DOCS, dtype=np.uint64).tolist() == np.cumsum([len(x) + 1 for x in per_doc]).tolist()
     blocks = TokenShards([one], 32)
     assert np.array_equal(np.stack([blocks.block(i) for i in range(len(blocks))]), pack_blocks(tok, ru_docs, 32))
+
+
+def test_a_sentencepiece_vocabulary_is_encoded_by_sentencepiece_to_the_same_ids(tmp_path, spm_model, spm_tok,
+                                                                                 ru_docs, caplog):
+    """bpe and unigram variants keep their spm.model: SentencePiece's encoder, twice as fast, once
+    it agrees with the exported tokenizer on the shard's first documents."""
+    import logging
+    import shutil
+
+    spm_tok.save_pretrained(tmp_path / "tok")
+    shutil.copy(spm_model, tmp_path / "tok" / "spm.model")
+    write_lines(tmp_path / "part-00000.txt", ru_docs)
+    with caplog.at_level(logging.INFO, logger="langadapt.vocab.tokens"):
+        tokenize_shard(tmp_path / "tok", tmp_path / "part-00000.txt", tmp_path / "tokens", threads=2)
+    assert "encoding with sentencepiece, 2 threads" in caplog.text
+    per_doc = spm_tok(ru_docs, add_special_tokens=False)["input_ids"]
+    want = [t for x in per_doc for t in (*x, spm_tok.eos_token_id)]
+    assert np.fromfile(tmp_path / "tokens" / TOKENS, dtype=np.uint16).tolist() == want
 
 
 def test_blocks_run_shard_after_shard_up_to_max_tokens(tmp_path, byte_level_tok, ru_docs):
