@@ -75,7 +75,7 @@ def stage_split(work: Path, args) -> dict:
     size = (work / "sources" / "ru.txt").stat().st_size
     shards = max(1, -(-size // (args.shard_mb << 20)))
     s = write_split([str(work / "sources" / "ru.txt")], work / "ru" / "train", work / "ru" / "heldout.txt",
-                    work / "ru" / "split.json", shards=shards, heldout_fraction=0.001, max_heldout_docs=200,
+                    work / "ru" / "split.json", shards=shards, heldout_fraction=0.03, max_heldout_docs=200,
                     max_train_bytes=None)
     return {"in_bytes": size, "shards": shards, "documents": s["train"]["documents"]}
 
@@ -89,7 +89,8 @@ def stage_tokenizer(work: Path, args) -> dict:
     write_lines(work / "tok_train.txt", sample)
     model = train_sentencepiece(work / "tok_train.txt", work / "spm", "bpe", 16000, threads=args.threads)
     (work / "tok").mkdir(exist_ok=True)
-    sentencepiece_to_hf(model, work / "tok").save_pretrained(work / "tok")
+    shutil.move(model, work / "tok" / "spm.model")  # kept beside the tokenizer, as the workflow's bpe variant
+    sentencepiece_to_hf(work / "tok" / "spm.model", work / "tok").save_pretrained(work / "tok")
     return {"in_bytes": (work / "tok_train.txt").stat().st_size}
 
 
@@ -111,7 +112,7 @@ def stage_batches(work: Path, args) -> dict:
     from langadapt.vocab.tokens import TokenShards
 
     shards = TokenShards(sorted((work / "tokens").iterdir()), 512)
-    loader = torch.utils.data.DataLoader(TokenBlockDataset(shards), batch_size=8, shuffle=True,
+    loader = torch.utils.data.DataLoader(TokenBlockDataset(shards), batch_size=8, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(0))
     n = 0
     for n, batch in enumerate(loader, 1):

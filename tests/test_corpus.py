@@ -108,3 +108,17 @@ def test_an_hf_dataset_without_the_text_field_is_one_line_naming_the_key(tmp_pat
     stats = corpus.write_source("web", dict(src, text_field="content"), [], tmp_path / "o.txt", tmp_path / "o.json",
                                 min_chars=10, min_script_ratio=0.5)
     assert stats["documents"] == 5
+
+
+def test_script_shares_of_a_batch_are_the_per_document_regex_counts():
+    """The batch's table lookup counts exactly what the regexes match, astral characters included."""
+    import re
+
+    texts = ["Привет, мир! Hello", "123 456 ___", "ɐ ǅ Ⅻ ² 𝔸𝔹 Жж 😀", "English only", "Смешанный text ёЁ", "x"]
+    letter = re.compile(r"[^\W\d_]")
+    for lang in ("ru", "en"):
+        want = []
+        for t in texts:
+            n = len(letter.findall(t))
+            want.append(len(corpus.SCRIPTS[lang].findall(t)) / n if n else 0.0)
+        assert corpus.script_shares(texts, lang).tolist() == want

@@ -7,6 +7,7 @@ document per line.
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import hashlib
@@ -303,18 +304,53 @@ EXTRACTORS = {
 # ---------------------------------------------------------------- cleaning and splitting
 
 
-def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float) -> str | None:
-    """Normalise one document to a single clean line, or None to drop it."""
+def normalize_document(text: str, min_chars: int) -> str | None:
+    """One document as a single clean line (NFC, control characters removed, whitespace
+    collapsed), or None when shorter than `min_chars` or holding undecodable bytes."""
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)
     text = _SPACE.sub(" ", text).strip()
     if len(text) < min_chars or _UNDECODABLE.search(text):
         return None
+    return text
+
+
+@functools.cache
+def _bmp_table(pattern: re.Pattern) -> np.ndarray:
+    """Which characters of the Basic Multilingual Plane the one-character `pattern` matches."""
+    table = np.zeros(0x10000, dtype=bool)
+    plane = "".join(map(chr, range(0x10000)))
+    table[[m.start() for m in pattern.finditer(plane)]] = True
+    return table
+
+
+def _counts(pattern: re.Pattern, cps: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Characters matching `pattern` in each text of a batch (code points `cps`, text i spanning
+    bounds[i]:bounds[i + 1]), by table lookup; characters past the BMP (rare) one by one."""
+    hit = _bmp_table(pattern)[np.minimum(cps, 0xFFFF)]
+    astral = np.flatnonzero(cps > 0xFFFF)
+    hit[astral] = [bool(pattern.fullmatch(chr(c))) for c in cps[astral].tolist()]
+    total = np.concatenate([[0], np.cumsum(hit)])
+    return total[bounds[1:]] - total[bounds[:-1]]
+
+
+def script_shares(texts: list[str], lang: str) -> np.ndarray:
+    """The share of each text's letters that are in `lang`'s script (0 for a text without
+    letters; 1 for a language without a script rule), for a whole batch at once."""
     script = SCRIPTS.get(lang)
-    if script is not None and min_script_ratio > 0:
-        letters = len(_LETTER.findall(text))
-        if letters == 0 or len(script.findall(text)) / letters < min_script_ratio:
-            return None
+    if script is None or not texts:
+        return np.ones(len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bounds = np.concatenate([[0], np.cumsum([len(t) for t in texts])])
+    letters = _counts(_LETTER, cps, bounds)
+    return np.where(letters > 0, _counts(script, cps, bounds) / np.maximum(letters, 1), 0.0)
+
+
+def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float) -> str | None:
+    """Normalise one document to a single clean line, or None to drop it."""
+    text = normalize_document(text, min_chars)
+    if text is None or (min_script_ratio > 0 and script_shares([text], lang)[0] < min_script_ratio):
+        return None
     return text
 
 
@@ -342,11 +378,15 @@ def clean_stream(docs: Iterable[str], lang: str, min_chars: int = 20, min_script
                     continue
                 doc = _UNDECODABLE.sub("\ufffd", doc)
                 c["replaced_invalid_utf8"] += 1
-            text = clean_document(doc, lang, min_chars, min_script_ratio)
+            text = normalize_document(doc, min_chars)
             if text is None:
                 c["dropped_short_or_script"] += 1
             else:
                 texts.append(text)
+        if min_script_ratio > 0:
+            ok = script_shares(texts, lang) >= min_script_ratio
+            c["dropped_short_or_script"] += int((~ok).sum())
+            texts = [t for t, keep in zip(texts, ok) if keep]
         new = seen.add_many(np.fromiter(map(digest, texts), dtype=np.uint64, count=len(texts)))
         c["dropped_duplicate"] += int((~new).sum())
         yield from (t for t, keep in zip(texts, new) if keep)

@@ -173,7 +173,8 @@ class DigestSet:
         old = self.table[self.table != 0]
         self.table = np.zeros(2 * len(self.table), dtype=np.uint64)
         self.size = 0
-        self._insert(old)
+        for i in range(0, len(old), 1 << 16):  # in slices: the probing temporaries stay small
+            self._insert(old[i:i + (1 << 16)])
 
 
 def shard_of(text_digest: int, shards: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import os
 from itertools import chain
 from pathlib import Path
@@ -154,10 +155,17 @@ class TokenShards:
             raise IndexError(i)
         s = int(np.searchsorted(self.ends, i, side="right"))
         if s not in self._maps:
-            m = self.meta[s]
-            self._maps[s] = np.memmap(self.dirs[s] / TOKENS, dtype=m["dtype"], mode="r", shape=(m["tokens"],))
+            self._maps[s] = self._map(s)
         j = i - (int(self.ends[s - 1]) if s else 0)
         return np.asarray(self._maps[s][j * self.block_size:(j + 1) * self.block_size], dtype=np.int64)
+
+    def _map(self, s: int) -> np.ndarray:
+        """Shard s's tokens, memory-mapped for random reads: blocks are read in shuffled order, so
+        the kernel's read-ahead would only fill memory with pages no block asks for."""
+        with open(self.dirs[s] / TOKENS, "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        mm.madvise(mmap.MADV_RANDOM)
+        return np.frombuffer(mm, dtype=self.meta[s]["dtype"], count=self.meta[s]["tokens"])
 
     def __getstate__(self):  # a pickled copy (a DataLoader worker) maps the files anew
         return {**self.__dict__, "_maps": {}}
