@@ -51,6 +51,7 @@ bench: install
 	$(PY) benchmarks/transfer_scale.py --vocab 262144 --dim 2560 --tied --reference-vocab 0
 	$(PY) benchmarks/tokenizer_throughput.py
 	$(PY) benchmarks/table2.py
+	$(PY) benchmarks/data_scale.py
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-mistral.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-qwen3.yaml
