@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 from langadapt.core.errors import LangadaptError
-from langadapt.data.corpus import files_source_paths
+from langadapt.data.sources import files_source_paths
 from langadapt.models.files import check_model_dir, is_local
 from langadapt.transfer.registry import PLM_METHODS
 

@@ -8,7 +8,6 @@ document per line.
 from __future__ import annotations
 
 import functools
-import glob
 import gzip
 import hashlib
 import html
@@ -26,6 +25,7 @@ import numpy as np
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json, write_lines
+from langadapt.data.sources import files_source_paths
 from langadapt.data.stream import DigestSet, Progress, ShardWriter, batched, digest, iter_docs, shard_of, shard_paths
 
 log = logging.getLogger(__name__)
@@ -214,19 +214,6 @@ def extract_bible(root: Path, counters: dict, bible_text_root: Path | None = Non
         yield " ".join(re.sub(r"^\s*\d+\s", "", l) for l in lines)
 
 
-def files_source_paths(name: str, patterns: list[str]) -> list[str]:
-    """The files a `files` source reads. Every pattern must match a file: a typo in one of
-    several would otherwise silently shrink the corpus. Cheap, so also checked before any job."""
-    paths: set[str] = set()
-    for pat in patterns:
-        found = [p for p in glob.glob(os.path.expanduser(pat), recursive=True) if os.path.isfile(p)]
-        if not found:
-            where = "" if os.path.isabs(os.path.expanduser(pat)) else f" (relative to {os.getcwd()})"
-            raise LangadaptError(f"config key 'corpus.sources.{name}.paths': '{pat}' matches no file{where}")
-        paths.update(found)
-    return sorted(paths)
-
-
 def _file_lines(path: Path, counters: dict, invalid_utf8: str = "drop") -> Iterator[str]:
     """The lines of a corpus file (gzip too), read as a stream; undecodable bytes as in decode_utf8,
     with the byte offset in the file for 'fail'."""
@@ -270,7 +257,7 @@ def extract_files(patterns: list[str], unit: str, counters: dict, invalid_utf8: 
 def extract_hf(dataset: str, name: str | None, split: str, text_field: str, max_bytes: int,
                source: str = "hf") -> Iterator[str]:
     """Stream a hub dataset (or a local dataset directory), stopping after `max_bytes` of text."""
-    import datasets  # hub sources only; the Snakefile reads this module (files_source_paths)
+    import datasets  # hub sources only
 
     ds = datasets.load_dataset(dataset, name, split=split, streaming=True)
     seen = 0

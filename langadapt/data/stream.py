@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from langadapt.core.errors import LangadaptError
-from langadapt.core.io import atomic_file
+from langadapt.core.io import atomic_file, write_lines
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,6 @@ def shard_paths(directory: str | os.PathLike, shards: int) -> list[Path]:
 
 def write_sample(paths, out, max_bytes: int) -> dict:
     """The first documents of `paths` up to `max_bytes`, into one file (atomically)."""
-    from langadapt.core.io import write_lines
-
     docs = read_sample(paths, max_bytes)
     write_lines(out, docs)
     return {"documents": len(docs), "bytes": sum(len(d.encode("utf-8")) for d in docs)}

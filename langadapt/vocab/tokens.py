@@ -22,6 +22,7 @@ import numpy as np
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json
 from langadapt.data.stream import Progress, iter_docs
+from langadapt.models.io import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ def encode_documents(encode, docs: list[str], eos: int, dtype) -> tuple[np.ndarr
 def tokenize_shard(tokenizer_dir, shard, out_dir, threads: int = 1) -> dict:
     """Tokenize one corpus shard into a token shard directory, streamed in batches; `threads`
     encode in parallel (the encoder's own threads)."""
-    from langadapt.models.io import load_tokenizer
-
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
     os.environ["RAYON_NUM_THREADS"] = str(max(1, threads))
     tok = load_tokenizer(tokenizer_dir)
