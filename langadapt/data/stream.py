@@ -79,22 +79,35 @@ def corpus_files(paths) -> list[Path]:
     return out
 
 
-def iter_docs(paths) -> Iterator[str]:
-    """The documents of corpus files (or directories of shards) in order: one per line, blank
-    lines skipped. A byte that is not UTF-8 stops the stream with one line naming the file and
-    the byte's offset."""
-    for path in corpus_files(paths):
-        with open(path, "rb") as f:
-            offset = 0
-            for raw in f:
+def iter_blocks(path, block_bytes: int = 1 << 20) -> Iterator[tuple[list[str], int]]:
+    """(documents, their bytes with newlines) of a corpus file, about `block_bytes` at a time:
+    one read and one decode per block, not per line. Blank lines are skipped; a byte that is not
+    UTF-8 stops the stream with one line naming the file and the byte's offset."""
+    with open(path, "rb") as f:
+        offset, rest = 0, b""
+        while True:
+            chunk = f.read(block_bytes)
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            data, rest = data[:cut], data[cut:]
+            if data:
                 try:
-                    line = raw.decode("utf-8")
+                    text = data.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise LangadaptError(f"corpus file {path}: invalid UTF-8 at byte offset {offset + e.start}; "
                                          "the file is damaged (remove it to have it rebuilt)") from None
-                offset += len(raw)
-                if line.strip():
-                    yield line.rstrip("\n")
+                yield [line for line in text.split("\n") if line and not line.isspace()], len(data)
+                offset += len(data)
+            if not chunk:
+                return
+
+
+def iter_docs(paths) -> Iterator[str]:
+    """The documents of corpus files (or directories of shards) in order: one per line, blank
+    lines skipped (see iter_blocks)."""
+    for path in corpus_files(paths):
+        for docs, _ in iter_blocks(path):
+            yield from docs
 
 
 def read_sample(paths, max_bytes: int | None = None) -> list[str]:

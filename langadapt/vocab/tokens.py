@@ -21,7 +21,7 @@ import numpy as np
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json
-from langadapt.data.stream import Progress, iter_docs
+from langadapt.data.stream import Progress, iter_blocks
 from langadapt.models.io import load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -39,18 +39,6 @@ def vocabulary_fingerprint(tokenizer) -> str:
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
     text = json.dumps([vocab, tokenizer.eos_token_id], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _batches(docs, max_bytes: int):
-    batch, size = [], 0
-    for d in docs:
-        batch.append(d)
-        size += len(d)
-        if size >= max_bytes:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 def encoder(tokenizer_dir, tok, threads: int, probe: list[str]):
@@ -102,7 +90,9 @@ def tokenize_shard(tokenizer_dir, shard, out_dir, threads: int = 1) -> dict:
     progress = Progress(f"tokenize {Path(shard).name}")
     encode = None
     with atomic_dir(out_dir) as tmp, open(tmp / TOKENS, "wb") as tokens, open(tmp / DOCS, "wb") as ends:
-        for batch in _batches(iter_docs([shard]), BATCH_BYTES):
+        for batch, size in iter_blocks(shard, BATCH_BYTES):
+            if not batch:
+                continue
             if encode is None:
                 encode, how = encoder(tokenizer_dir, tok, threads, batch[:256])
                 log.info("encoding with %s, %d threads", how, threads)
@@ -111,8 +101,7 @@ def tokenize_shard(tokenizer_dir, shard, out_dir, threads: int = 1) -> dict:
             ends.write((n_tokens + np.cumsum(lengths)).astype(np.uint64).tobytes())
             n_tokens += len(ids)
             n_docs += len(batch)
-            size = sum(len(d.encode("utf-8")) for d in batch)
-            n_bytes += size
+            n_bytes += size - len(batch)  # the text, without its newlines
             progress.update(size)
         tokens.close()
         ends.close()
