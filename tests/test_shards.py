@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from langadapt.core.io import write_lines
 from langadapt.data import corpus, stream
 from langadapt.data.stream import DigestSet, digest, iter_docs, read_sample, shard_of, shard_paths
 from langadapt.train.trainer import pack_blocks
+from langadapt.vocab import tokens
 from langadapt.vocab.tokens import DOCS, TOKENS, TokenShards, tokenize_shard
 
 
@@ -107,21 +109,47 @@ def test_token_shards_hold_the_ids_of_in_memory_tokenization(name, request, tmp_
 
 
 def test_a_sentencepiece_vocabulary_is_encoded_by_sentencepiece_to_the_same_ids(tmp_path, spm_model, spm_tok,
-                                                                                 ru_docs, caplog):
+                                                                                 ru_docs, caplog, monkeypatch):
     """bpe and unigram variants keep their spm.model: SentencePiece's encoder, twice as fast, once
     it agrees with the exported tokenizer on the shard's first documents."""
-    import logging
     import shutil
 
     spm_tok.save_pretrained(tmp_path / "tok")
     shutil.copy(spm_model, tmp_path / "tok" / "spm.model")
     write_lines(tmp_path / "part-00000.txt", ru_docs)
+    monkeypatch.setattr(tokens, "BLOCK_BYTES", 2048)
     with caplog.at_level(logging.INFO, logger="langadapt.vocab.tokens"):
         tokenize_shard(tmp_path / "tok", tmp_path / "part-00000.txt", tmp_path / "tokens", threads=2)
-    assert "encoding with sentencepiece, 2 threads" in caplog.text
+    assert "encoding with sentencepiece in 2 processes" in caplog.text
     per_doc = spm_tok(ru_docs, add_special_tokens=False)["input_ids"]
     want = [t for x in per_doc for t in (*x, spm_tok.eos_token_id)]
     assert np.fromfile(tmp_path / "tokens" / TOKENS, dtype=np.uint16).tolist() == want
+
+
+@pytest.mark.parametrize("name", ["byte_level_tok", "spm_tok"])
+def test_processes_write_the_blocks_of_one_process_in_order(name, request, tmp_path, ru_docs, monkeypatch, caplog):
+    """Blocks of 2 KB: the shard is many blocks, encoded by 3 processes out of order, written in
+    order; a damaged byte in a block a process decodes is the one line naming the file and its
+    offset, and leaves no token shard."""
+    tok = request.getfixturevalue(name)
+    monkeypatch.setattr(tokens, "BLOCK_BYTES", 2048)
+    tok.save_pretrained(tmp_path / "tok")
+    shard = tmp_path / "part-00000.txt"
+    write_lines(shard, ru_docs)
+    assert shard.stat().st_size > 20 * 2048
+    one = tokenize_shard(tmp_path / "tok", shard, tmp_path / "one", threads=1)
+    with caplog.at_level(logging.INFO, logger="langadapt.vocab.tokens"):
+        three = tokenize_shard(tmp_path / "tok", shard, tmp_path / "three", threads=3)
+    assert "in 3 processes" in caplog.text
+    assert one == three and one["documents"] == len(ru_docs) and one["bytes"] == shard.stat().st_size
+    for f in (TOKENS, DOCS):
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "three" / f).read_bytes()
+    data = shard.read_bytes()
+    at = data.index(b"\n", 15 * 2048) + 1  # a line's first byte, in the 16th block
+    shard.write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(LangadaptError, match=rf"corpus file {shard}: invalid UTF-8 at byte offset {at};"):
+        tokenize_shard(tmp_path / "tok", shard, tmp_path / "bad", threads=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "part-00000.txt", "three", "tok"]
 
 
 def test_blocks_run_shard_after_shard_up_to_max_tokens(tmp_path, byte_level_tok, ru_docs):

@@ -79,10 +79,9 @@ def corpus_files(paths) -> list[Path]:
     return out
 
 
-def iter_blocks(path, block_bytes: int = 1 << 20) -> Iterator[tuple[list[str], int]]:
-    """(documents, their bytes with newlines) of a corpus file, about `block_bytes` at a time:
-    one read and one decode per block, not per line. Blank lines are skipped; a byte that is not
-    UTF-8 stops the stream with one line naming the file and the byte's offset."""
+def raw_blocks(path, block_bytes: int = 1 << 20) -> Iterator[tuple[bytes, int]]:
+    """(bytes, their offset in the file) of a corpus file, about `block_bytes` at a time, each
+    ending at a line end (or the end of the file)."""
     with open(path, "rb") as f:
         offset, rest = 0, b""
         while True:
@@ -91,15 +90,28 @@ def iter_blocks(path, block_bytes: int = 1 << 20) -> Iterator[tuple[list[str], i
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             data, rest = data[:cut], data[cut:]
             if data:
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise LangadaptError(f"corpus file {path}: invalid UTF-8 at byte offset {offset + e.start}; "
-                                         "the file is damaged (remove it to have it rebuilt)") from None
-                yield [line for line in text.split("\n") if line and not line.isspace()], len(data)
+                yield data, offset
                 offset += len(data)
             if not chunk:
                 return
+
+
+def decode_block(path, data: bytes, offset: int) -> list[str]:
+    """The documents of a block of a corpus file: one per line, blank lines skipped; a byte that
+    is not UTF-8 is one error naming the file and the byte's offset."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LangadaptError(f"corpus file {path}: invalid UTF-8 at byte offset {offset + e.start}; "
+                             "the file is damaged (remove it to have it rebuilt)") from None
+    return [line for line in text.split("\n") if line and not line.isspace()]
+
+
+def iter_blocks(path, block_bytes: int = 1 << 20) -> Iterator[tuple[list[str], int]]:
+    """(documents, their bytes with newlines) of a corpus file, about `block_bytes` at a time:
+    one read and one decode per block, not per line (see raw_blocks, decode_block)."""
+    for data, offset in raw_blocks(path, block_bytes):
+        yield decode_block(path, data, offset), len(data)
 
 
 def iter_docs(paths) -> Iterator[str]:

@@ -9,25 +9,29 @@ the vocabulary, so that a model is never trained on another vocabulary's ids).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import mmap
+import multiprocessing
 import os
+from collections import deque
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json
-from langadapt.data.stream import Progress, iter_blocks
+from langadapt.data.stream import Progress, decode_block, raw_blocks
 from langadapt.models.io import load_tokenizer
 
 log = logging.getLogger(__name__)
 
 TOKENS, DOCS, META = "tokens.bin", "docs.bin", "meta.json"
-BATCH_BYTES = 4 << 20  # text encoded per call: bounded memory, long enough to keep every thread busy
+BLOCK_BYTES = 4 << 20  # text encoded per call: bounded memory, a few blocks in flight per process
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -41,29 +45,32 @@ def vocabulary_fingerprint(tokenizer) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def encoder(tokenizer_dir, tok, threads: int, probe: list[str]):
-    """docs -> lists of ids without special tokens added: SentencePiece's own encoder where the
-    vocabulary was exported from a SentencePiece model kept beside it (bpe, unigram: twice as fast
-    as the tokenizers library), once it gives the same ids on `probe`; else the tokenizers library."""
-    backend = tok.backend_tokenizer
-
-    def hf(docs):
-        return [e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)]
-
-    model = Path(tokenizer_dir) / "spm.model"
-    if model.is_file():
+def encoder(how: str, source: str):
+    """docs -> lists of ids without special tokens, in one thread: SentencePiece's own encoder
+    ("sentencepiece", the spm.model path) or the tokenizers library's ("tokenizers", the
+    tokenizer's JSON)."""
+    if how == "sentencepiece":
         import sentencepiece
 
-        sp = sentencepiece.SentencePieceProcessor(model_file=str(model))
+        sp = sentencepiece.SentencePieceProcessor(model_file=source)
+        return lambda docs: sp.encode(docs, num_threads=1)
+    backend = Tokenizer.from_str(source)
+    return lambda docs: [e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)]
 
-        def spm(docs):
-            return sp.encode(docs, num_threads=threads)
 
-        if spm(probe) == hf(probe):
-            return spm, "sentencepiece"
+def choose_encoder(tokenizer_dir, tok, probe: list[str]) -> tuple[str, str]:
+    """SentencePiece where the vocabulary was exported from a SentencePiece model kept beside it
+    (bpe, unigram: twice as fast as the tokenizers library), once it gives the tokenizer's ids on
+    `probe`; else the tokenizers library."""
+    hf = ("tokenizers", tok.backend_tokenizer.to_str())
+    model = Path(tokenizer_dir) / "spm.model"
+    if model.is_file():
+        sp = ("sentencepiece", str(model))
+        if encoder(*sp)(probe) == encoder(*hf)(probe):
+            return sp
         log.warning("%s: SentencePiece's ids differ from the tokenizer's on the first documents; encoding with "
                     "the tokenizers library", model)
-    return hf, "tokenizers"
+    return hf
 
 
 def encode_documents(encode, docs: list[str], eos: int, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -77,38 +84,72 @@ def encode_documents(encode, docs: list[str], eos: int, dtype) -> tuple[np.ndarr
     return out, lengths
 
 
+_WORKER: dict = {}  # what a tokenizing process encodes with (set once per process)
+
+
+def _start_worker(how: str, source: str, path: str, eos: int, dtype) -> None:
+    _WORKER.update(encode=encoder(how, source), path=path, eos=eos, dtype=dtype)
+
+
+def _tokenize_block(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray, int]:
+    docs = decode_block(_WORKER["path"], data, offset)
+    return *encode_documents(_WORKER["encode"], docs, _WORKER["eos"], _WORKER["dtype"]), len(data)
+
+
+def _in_order(pool, fn, items, ahead: int):
+    """fn(*item) for each item on the pool's processes, results in order, at most `ahead` items in
+    flight (Pool.imap would read the whole input ahead)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.apply_async(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
 def tokenize_shard(tokenizer_dir, shard, out_dir, threads: int = 1) -> dict:
-    """Tokenize one corpus shard into a token shard directory, streamed in batches; `threads`
-    encode in parallel (the encoder's own threads)."""
-    os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
-    os.environ["RAYON_NUM_THREADS"] = str(max(1, threads))
+    """Tokenize one corpus shard into a token shard directory, streamed in blocks of BLOCK_BYTES;
+    `threads` processes decode and encode blocks in parallel, each with one thread of its own
+    (faster than the encoders' own threads: the ids become Python lists and arrays in parallel
+    too), and the blocks are written in order."""
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one thread per process; none started before the fork
     tok = load_tokenizer(tokenizer_dir)
     if tok.eos_token_id is None:
         raise LangadaptError(f"tokenizer {tokenizer_dir}: no eos token to end documents with")
     dtype = token_dtype(len(tok))
+    blocks = raw_blocks(shard, BLOCK_BYTES)
+    first = next(blocks, None)
+    if first is None:
+        how, source = "tokenizers", tok.backend_tokenizer.to_str()
+    else:
+        how, source = choose_encoder(tokenizer_dir, tok, decode_block(shard, *first)[:256])
+        blocks = chain([first], blocks)
+    setup = (how, source, str(shard), tok.eos_token_id, dtype)
+    threads = max(1, min(threads, -(-Path(shard).stat().st_size // BLOCK_BYTES)))  # no idle processes for a small shard
+    log.info("encoding with %s in %d processes", how, threads)
     n_tokens = n_docs = n_bytes = 0
     progress = Progress(f"tokenize {Path(shard).name}")
-    encode = None
-    with atomic_dir(out_dir) as tmp, open(tmp / TOKENS, "wb") as tokens, open(tmp / DOCS, "wb") as ends:
-        for batch, size in iter_blocks(shard, BATCH_BYTES):
-            if not batch:
-                continue
-            if encode is None:
-                encode, how = encoder(tokenizer_dir, tok, threads, batch[:256])
-                log.info("encoding with %s, %d threads", how, threads)
-            ids, lengths = encode_documents(encode, batch, tok.eos_token_id, dtype)
-            tokens.write(ids.tobytes())
-            ends.write((n_tokens + np.cumsum(lengths)).astype(np.uint64).tobytes())
-            n_tokens += len(ids)
-            n_docs += len(batch)
-            n_bytes += size - len(batch)  # the text, without its newlines
-            progress.update(size)
-        tokens.close()
-        ends.close()
-        meta = {"tokens": n_tokens, "documents": n_docs, "bytes": n_bytes, "dtype": dtype.name,
-                "eos": tok.eos_token_id, "vocab_size": len(tok), "vocabulary": vocabulary_fingerprint(tok)}
+    with contextlib.ExitStack() as stack:
+        if threads > 1:
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(threads, _start_worker, setup))
+            encoded = _in_order(pool, _tokenize_block, blocks, ahead=2 * threads)
+        else:
+            _start_worker(*setup)
+            encoded = (_tokenize_block(*b) for b in blocks)
+        tmp = stack.enter_context(atomic_dir(out_dir))
+        with open(tmp / TOKENS, "wb") as tokens, open(tmp / DOCS, "wb") as ends:
+            for ids, lengths, size in encoded:
+                tokens.write(ids.tobytes())
+                ends.write((n_tokens + np.cumsum(lengths)).astype(np.uint64).tobytes())
+                n_tokens += len(ids)
+                n_docs += len(lengths)
+                n_bytes += size
+                progress.update(size)
+        meta = {"tokens": n_tokens, "documents": n_docs, "bytes": n_bytes, "dtype": dtype.name, "eos": tok.eos_token_id,
+                "vocab_size": len(tok), "vocabulary": vocabulary_fingerprint(tok)}
         write_json(tmp / META, meta)
-    log.info("tokenized %s: %d documents, %.1f MB, %d tokens", shard, n_docs, n_bytes / 1e6, n_tokens)
+    log.info("tokenized %s: %d documents, %d tokens", shard, n_docs, n_tokens)
     return meta
 
 
