@@ -6,7 +6,7 @@ documents recombined from it (the first half of one document's words and the sec
 another's, so the text stays Russian and every document is new). Then, as the workflow runs
 them: the `files` source (streamed cleaning and de-duplication), the split into shards of
 `--shard-mb`, a 16,000-token BPE vocabulary trained on a sample of `--sample-mb`, every
-shard tokenized into token files (`--threads` encoding threads), and CPT's data loader reading
+shard tokenized into token files (`--threads` encoding processes), and CPT's data loader reading
 `--batches` shuffled batches of 8 × 512 tokens from the memory maps. Goals on 2 cores: peak
 memory flat (100× within 1.5× of 1×, under 2 GB), time linear in the corpus, tokenization at
 20 MB/s or more.
