@@ -136,3 +136,24 @@ def test_embedding_names_of_an_unlisted_architecture_come_from_the_meta_model(tm
     assert (src.in_name, src.out_name) == ("model.embed_tokens.weight", "lm_head.weight")
     assert src.input.shape == (len(byte_level_tok), 16)
     assert np.isfinite(src.output.numpy()).all()
+
+
+@pytest.mark.parametrize("via_auto", [False, True])
+def test_a_saved_tokenizer_is_the_same_whether_the_hub_was_offline_or_not(tmp_path, byte_level_tok, via_auto,
+                                                                          monkeypatch):
+    """transformers writes the hub mode a tokenizer was loaded in into its tokenizer_config.json
+    (local_files_only): loaded from a local directory, the bytes written must not depend on
+    whether HF_HUB_OFFLINE was set in the job's environment."""
+    import huggingface_hub.constants as hub
+
+    byte_level_tok.save_pretrained(tmp_path / "src")
+    if via_auto:  # a tokenizer_config that is not the plain backend goes through AutoTokenizer
+        conf = json.loads((tmp_path / "src" / "tokenizer_config.json").read_text())
+        conf["tokenizer_class"] = "PreTrainedTokenizerFast"
+        (tmp_path / "src" / "tokenizer_config.json").write_text(json.dumps(conf))
+    written = {}
+    for offline in (False, True):
+        monkeypatch.setattr(hub, "HF_HUB_OFFLINE", offline)
+        load_tokenizer(tmp_path / "src").save_pretrained(tmp_path / f"out{offline}")
+        written[offline] = (tmp_path / f"out{offline}" / "tokenizer_config.json").read_text()
+    assert written[False] == written[True]

@@ -43,16 +43,20 @@ def load_tokenizer(path, trust_remote_code: bool = False):
     1.2 s of a 5 s transfer or LEP job) only to pick the same class. Anything else, hub
     tokenizers included, goes through AutoTokenizer and its per-model rules."""
     check_remote_code(path, trust_remote_code)
-    if is_local(path):
+    # transformers saves the hub mode it loaded in (local_files_only) into tokenizer_config.json:
+    # a local directory loads as offline always, so what a job writes does not depend on whether
+    # HF_HUB_OFFLINE was set in its environment
+    kw = {"local_files_only": True} if is_local(path) else {}
+    if kw:
         check_tokenizer_files(path)
     conf = Path(path).expanduser() / "tokenizer_config.json"
     if conf.is_file() and read_model_json(conf).get("tokenizer_class") == "TokenizersBackend" and (conf.parent / "tokenizer.json").is_file():
         from transformers import TokenizersBackend
 
-        return TokenizersBackend.from_pretrained(path)
+        return TokenizersBackend.from_pretrained(path, **kw)
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, **kw)
 
 
 def chat_template_text(tokenizer) -> str:
@@ -89,10 +93,11 @@ def fetch_hf_model(hub_id: str, out_dir, revision: str | None = None, trust_remo
     chat template, checked before the weights load."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    kw = {"revision": revision, "trust_remote_code": trust_remote_code}
     if is_local(hub_id):
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
         check_tokenizer_files(hub_id)
-    kw = {"revision": revision, "trust_remote_code": trust_remote_code}
+        kw["local_files_only"] = True  # the same bytes whatever HF_HUB_OFFLINE says (see load_tokenizer)
     try:
         tok = AutoTokenizer.from_pretrained(hub_id, **kw)
         config = AutoConfig.from_pretrained(hub_id, **kw)

@@ -245,13 +245,13 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
     save_pretrained directory (real configs only)."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    kw = {"revision": revision, "trust_remote_code": trust_remote_code}
     if is_local(hub_id):  # a local directory is held to what every load asks: safetensors, trusted code
         hub_id = str(check_model_dir(hub_id, trust_remote_code))
+        kw["local_files_only"] = True  # the same bytes whatever HF_HUB_OFFLINE says (see load_tokenizer)
     cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    model = cls.from_pretrained(hub_id, revision=revision, use_safetensors=True, trust_remote_code=trust_remote_code,
-                                dtype=torch.bfloat16)
-    save_model(model, AutoTokenizer.from_pretrained(hub_id, revision=revision, trust_remote_code=trust_remote_code),
-               out_dir)
+    model = cls.from_pretrained(hub_id, use_safetensors=True, dtype=torch.bfloat16, **kw)
+    save_model(model, AutoTokenizer.from_pretrained(hub_id, **kw), out_dir)
 
 
 def make_translator(backend: str, *, dictionary=None, parallel=None, model=None, src: str = "en", tgt: str = "ru",
