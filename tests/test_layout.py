@@ -154,6 +154,37 @@ def test_closure_follows_relative_function_level_and_package_imports(tmp_path):
     assert module_file("langadapt.b.missing", tmp_path) is None
 
 
+def test_what_each_file_imports_is_kept_between_runs_until_it_or_the_package_changes(tmp_path, monkeypatch):
+    """The Snakefile's next read takes what each file imports from .snakemake/ and parses
+    nothing; a new module (which turns an unchanged `from pkg import name` into a module import)
+    and an edited file are parsed again."""
+    from langadapt.core import deps
+
+    pkg = tmp_path / "langadapt"
+    for rel_path, text in {"__init__.py": "", "a/__init__.py": "", "a/low.py": ""}.items():
+        (pkg / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel_path).write_text(text)
+    script = tmp_path / "script.py"
+    script.write_text("from langadapt.a import low, helper\n")
+
+    def next_run():  # a new process: nothing in memory
+        deps.imported_modules.cache_clear()
+        deps._cache.cache_clear()
+        return sorted(str(Path(p).relative_to(pkg)) for p in import_closure(script, root=tmp_path))
+
+    assert next_run() == ["__init__.py", "a/__init__.py", "a/low.py"]
+    assert deps.cache_file(tmp_path).is_file()
+    real_parse = deps._parse_imports
+    monkeypatch.setattr(deps, "_parse_imports", lambda *a: pytest.fail("parsed again"))
+    assert next_run() == ["__init__.py", "a/__init__.py", "a/low.py"]
+    monkeypatch.setattr(deps, "_parse_imports", real_parse)
+    (pkg / "a" / "helper.py").write_text("")
+    assert next_run() == ["__init__.py", "a/__init__.py", "a/helper.py", "a/low.py"]
+    (pkg / "a" / "extra.py").write_text("")
+    (pkg / "a" / "low.py").write_text("from . import extra\n")
+    assert next_run() == ["__init__.py", "a/__init__.py", "a/extra.py", "a/helper.py", "a/low.py"]
+
+
 @pytest.mark.parametrize("script", ["evaluate.py", "lep.py", "transfer.py", "translate.py", "eval_tasks.py"])
 def test_closure_holds_every_module_the_script_really_imports(script):
     """Against Python itself: the modules of ours that importing a script's imports loads are

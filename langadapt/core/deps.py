@@ -2,13 +2,18 @@
 
 The Snakefile gives every script rule these files as inputs, so editing a module re-runs exactly
 the jobs whose scripts import it, directly or through other modules (imports inside functions
-count too), and their dependants. Nothing is imported to find them: parsing the ~50 modules
-takes milliseconds when the Snakefile is read.
+count too), and their dependants. Nothing is imported to find them: the ~80 files are parsed
+once and what each imports is kept by its content's digest in `.snakemake/langadapt-imports.json`
+under the checkout, so reading the Snakefile reads and hashes them (10 ms) instead of parsing
+them (0.2 s) on every run, dry-run and cluster job step.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,11 +37,57 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def cache_file(root: Path = ROOT) -> Path:
+    return root / ".snakemake" / "langadapt-imports.json"
+
+
+@lru_cache(maxsize=None)
+def _cache(root: Path) -> dict:
+    """{path: [digest, modules]} as an earlier run saved it, valid while the package holds the same
+    files (whether `from pkg import name` names a module depends on which files exist)."""
+    layout = hashlib.blake2b("\n".join(sorted(str(p.relative_to(root)) for p in (root / PACKAGE).rglob("*.py")))
+                             .encode(), digest_size=16).hexdigest()
+    try:
+        saved = json.loads(cache_file(root).read_text())
+    except (OSError, ValueError):
+        saved = {}
+    files = saved.get("files", {}) if saved.get("layout") == layout else {}
+    return {"layout": layout, "files": files, "changed": False}
+
+
 @lru_cache(maxsize=None)
 def imported_modules(path: Path, root: Path = ROOT) -> frozenset[str]:
     """Our modules that the file at `path` imports, anywhere in it (relative imports resolved;
     `from pkg import name` counts `pkg.name` when that is a module, else `pkg`)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    text = path.read_bytes()
+    digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+    cache = _cache(root)
+    entry = cache["files"].get(str(path))
+    if entry is None or entry[0] != digest:
+        entry = cache["files"][str(path)] = [digest, sorted(_parse_imports(path, text, root))]
+        cache["changed"] = True
+    return frozenset(entry[1])
+
+
+def _save(root: Path) -> None:
+    """Keep what this process parsed for the next one, written atomically (cluster job steps read
+    the Snakefile side by side); a read-only checkout keeps nothing."""
+    cache = _cache(root)
+    if not cache["changed"]:
+        return
+    path = cache_file(root)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp.write_text(json.dumps({"layout": cache["layout"], "files": cache["files"]}, sort_keys=True))
+        os.replace(tmp, path)
+        cache["changed"] = False
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _parse_imports(path: Path, text: bytes, root: Path) -> set[str]:
+    tree = ast.parse(text, filename=str(path))
     inside = path.is_relative_to(root / PACKAGE)
     here = _module_name(path, root).split(".") if inside else []
     package = here if path.name == "__init__.py" else here[:-1]
@@ -54,7 +105,7 @@ def imported_modules(path: Path, root: Path = ROOT) -> frozenset[str]:
             found.update(s for s in subs if module_file(s, root))
             if not all(module_file(s, root) for s in subs):
                 found.add(mod)
-    return frozenset(m for m in found if module_file(m, root))
+    return {m for m in found if module_file(m, root)}
 
 
 def import_closure(script: str | Path, extra: tuple[str, ...] = (), root: Path = ROOT) -> list[str]:
@@ -71,4 +122,5 @@ def import_closure(script: str | Path, extra: tuple[str, ...] = (), root: Path =
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # Python runs each package's __init__
         todo += imported_modules(module_file(name, root), root)
+    _save(root)
     return sorted(str(module_file(n, root)) for n in seen)
