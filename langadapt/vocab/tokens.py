@@ -54,7 +54,10 @@ def encoder(how: str, source: str):
 
         sp = sentencepiece.SentencePieceProcessor(model_file=source)
         return lambda docs: sp.encode(docs, num_threads=1)
-    backend = Tokenizer.from_str(source)
+    return _backend_encoder(Tokenizer.from_str(source))
+
+
+def _backend_encoder(backend):
     return lambda docs: [e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)]
 
 
@@ -66,7 +69,7 @@ def choose_encoder(tokenizer_dir, tok, probe: list[str]) -> tuple[str, str]:
     model = Path(tokenizer_dir) / "spm.model"
     if model.is_file():
         sp = ("sentencepiece", str(model))
-        if encoder(*sp)(probe) == encoder(*hf)(probe):
+        if encoder(*sp)(probe) == _backend_encoder(tok.backend_tokenizer)(probe):  # no second parse of the JSON
             return sp
         log.warning("%s: SentencePiece's ids differ from the tokenizer's on the first documents; encoding with "
                     "the tokenizers library", model)
