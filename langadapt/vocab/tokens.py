@@ -16,6 +16,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import re
 from collections import deque
 from itertools import chain
 from pathlib import Path
@@ -27,6 +28,7 @@ from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json
 from langadapt.data.stream import Progress, decode_block, raw_blocks
 from langadapt.models.io import load_tokenizer
+from langadapt.vocab.wordcache import WordCachedEncoder, flat
 
 log = logging.getLogger(__name__)
 
@@ -46,30 +48,49 @@ def vocabulary_fingerprint(tokenizer) -> str:
 
 
 def encoder(how: str, source: str):
-    """docs -> lists of ids without special tokens, in one thread: SentencePiece's own encoder
-    ("sentencepiece", the spm.model path) or the tokenizers library's ("tokenizers", the
-    tokenizer's JSON)."""
+    """docs -> (their ids without special tokens, the number of ids of each document), in one
+    thread: SentencePiece ("sentencepiece", the spm.model path; word by word through a cache where
+    the model allows it, see wordcache) or the tokenizers library ("tokenizers", the tokenizer's
+    JSON)."""
     if how == "sentencepiece":
         import sentencepiece
 
         sp = sentencepiece.SentencePieceProcessor(model_file=source)
-        return lambda docs: sp.encode(docs, num_threads=1)
+        cached = WordCachedEncoder(lambda docs: sp.encode(docs, num_threads=1))
+        return cached if word_separable(sp, cached) else cached.plain
     return _backend_encoder(Tokenizer.from_str(source))
 
 
+# texts a word-by-word encoder would get wrong if the model did not allow it: runs of spaces,
+# spaces at either end, spaces that normalization makes, combining marks after a space, long words
+EDGES = ["a  b", " lead", "trail ", "  ", "x\u00a0y z", "\u3000全角 スペース", "a \u0301b \u00a8x", "tab\tthere",
+         "ёлка   ель ", "x" * 300 + " после", "1234 56789"]
+
+
+def word_separable(sp, cached: WordCachedEncoder) -> bool:
+    """Whether the model encodes a text as its space-separated words' encodings one after another:
+    a dummy prefix before the first word (as a space gives every later one), no piece with a space
+    after its first character, and the word-by-word ids the same as the plain encoder's on EDGES."""
+    pieces = "\n".join(sp.id_to_piece(list(range(sp.get_piece_size()))))
+    if not sp.encode("a", out_type=str)[0].startswith("\u2581") or re.search("[^\n]\u2581", pieces):
+        return False
+    return all(np.array_equal(a, b) for a, b in zip(WordCachedEncoder(cached.encode)(EDGES), cached.plain(EDGES)))
+
+
 def _backend_encoder(backend):
-    return lambda docs: [e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)]
+    return lambda docs: flat([e.ids for e in backend.encode_batch_fast(docs, add_special_tokens=False)])
 
 
 def choose_encoder(tokenizer_dir, tok, probe: list[str]) -> tuple[str, str]:
     """SentencePiece where the vocabulary was exported from a SentencePiece model kept beside it
-    (bpe, unigram: twice as fast as the tokenizers library), once it gives the tokenizer's ids on
+    (bpe, unigram: 2–5× as fast as the tokenizers library), once it gives the tokenizer's ids on
     `probe`; else the tokenizers library."""
     hf = ("tokenizers", tok.backend_tokenizer.to_str())
     model = Path(tokenizer_dir) / "spm.model"
     if model.is_file():
         sp = ("sentencepiece", str(model))
-        if encoder(*sp)(probe) == _backend_encoder(tok.backend_tokenizer)(probe):  # no second parse of the JSON
+        got, want = encoder(*sp)(probe), _backend_encoder(tok.backend_tokenizer)(probe)  # no second parse of the JSON
+        if all(np.array_equal(g, w) for g, w in zip(got, want)):
             return sp
         log.warning("%s: SentencePiece's ids differ from the tokenizer's on the first documents; encoding with "
                     "the tokenizers library", model)
@@ -78,12 +99,12 @@ def choose_encoder(tokenizer_dir, tok, probe: list[str]) -> tuple[str, str]:
 
 def encode_documents(encode, docs: list[str], eos: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     """(ids with eos after each document, number of tokens of each document with its eos)."""
-    ids = encode(docs)
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)) + 1
+    ids, lengths = encode(docs)
+    lengths = lengths + 1
     out = np.full(int(lengths.sum()), eos, dtype=dtype)
     body = np.ones(len(out), dtype=bool)
     body[np.cumsum(lengths) - 1] = False
-    out[body] = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=len(out) - len(ids))
+    out[body] = ids
     return out, lengths
 
 
