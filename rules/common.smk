@@ -1,6 +1,6 @@
 import sys
 
-from langadapt.core.deps import import_closure
+from langadapt.core.deps import code_stamp, import_closure
 from langadapt.core.errors import LangadaptError
 from langadapt.transfer.registry import METHODS, module_name
 from langadapt.workflow import (
@@ -122,12 +122,12 @@ def resources_for(kind, gpu=None):
 
 
 def library(script, *dispatched):
-    """The library files that scripts/`script` runs, as a rule's `lib` input: its import closure
-    (langadapt/core/deps.py), plus `dispatched` modules it picks by name when it runs (and their
-    closures). Editing one re-runs the rule's jobs and their dependants; tests/test_layout.py
-    checks that every script rule lists the closure of its own script."""
-    return import_closure(
-        Path(workflow.basedir) / "scripts" / script, tuple(dispatched)
+    """The code stamp of the library files that scripts/`script` runs, as a rule's `lib` input:
+    its import closure (langadapt/core/deps.py), plus `dispatched` modules it picks by name when
+    it runs (and their closures). Editing one re-runs the rule's jobs and their dependants
+    (tests/test_layout.py: every script rule names the closure of its own script)."""
+    return code_stamp(
+        import_closure(Path(workflow.basedir) / "scripts" / script, tuple(dispatched))
     )
 
 

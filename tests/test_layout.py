@@ -5,6 +5,8 @@ a rule depends on are exactly the import closure of its script (computed, not li
 from __future__ import annotations
 
 import ast
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +185,47 @@ def test_what_each_file_imports_is_kept_between_runs_until_it_or_the_package_cha
     (pkg / "a" / "extra.py").write_text("")
     (pkg / "a" / "low.py").write_text("from . import extra\n")
     assert next_run() == ["__init__.py", "a/__init__.py", "a/extra.py", "a/helper.py", "a/low.py"]
+
+
+def test_a_code_stamp_changes_exactly_when_a_file_of_its_closure_does(tmp_path, monkeypatch):
+    """A rule's code input: one file listing its closure with each file's digest, rewritten (a
+    newer mtime: its jobs re-run) when a file of the closure changes and only then; two scripts
+    with the same closure share one; a read-only checkout gets the files themselves."""
+    from langadapt.core import deps
+
+    pkg = tmp_path / "langadapt"
+    for rel_path, text in {"__init__.py": "", "a/__init__.py": "", "a/low.py": "", "a/other.py": ""}.items():
+        (pkg / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel_path).write_text(text)
+    (tmp_path / "one.py").write_text("from langadapt.a import low\n")
+    (tmp_path / "two.py").write_text("import langadapt.a.low\n")
+
+    def stamp(script="one.py"):  # as a new process reading the Snakefile makes it
+        deps.imported_modules.cache_clear()
+        deps._cache.cache_clear()
+        [path] = deps.code_stamp(import_closure(tmp_path / script, root=tmp_path), root=tmp_path)
+        return Path(path)
+
+    first = stamp()
+    assert first.parent == tmp_path / ".snakemake" / "langadapt-code" and stamp("two.py") == first
+    assert sorted(json.loads(first.read_text())["files"]) == ["langadapt/__init__.py", "langadapt/a/__init__.py",
+                                                                "langadapt/a/low.py"]
+    os.utime(first, ns=(1, 1))
+    (pkg / "a" / "other.py").write_text("x = 1\n")  # not in the closure
+    os.utime(pkg / "a" / "low.py")  # touched, not changed
+    assert stamp().stat().st_mtime_ns == 1
+    (pkg / "a" / "low.py").write_text("x = 2\n")
+    assert stamp() == first and first.stat().st_mtime_ns > 1
+    (pkg / "a" / "low.py").write_text("x = 3\n")
+
+    def read_only(path, text):
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(deps, "_write", read_only)
+    deps.imported_modules.cache_clear()
+    deps._cache.cache_clear()
+    files = import_closure(tmp_path / "one.py", root=tmp_path)
+    assert deps.code_stamp(files, root=tmp_path) == files
 
 
 @pytest.mark.parametrize("script", ["evaluate.py", "lep.py", "transfer.py", "translate.py", "eval_tasks.py"])
