@@ -2,7 +2,7 @@
 
 128,000-token source and new vocabularies, 4096-dim input and output embeddings, half of
 the new vocabulary shared, new tokens spelled by 3 source subtokens on average, a 1024-dim
-PLM for LET/SALT and 100-dim clustered auxiliary vectors for FOCUS/WECHSEL. Prints seconds
+PLM for LET/SALT/OMP and 100-dim clustered auxiliary vectors for FOCUS/WECHSEL. Prints seconds
 per method (both matrices, shared rows copied), as `transfer_model` runs them; then FOCUS and
 WECHSEL against the deepfocus and wechsel packages on equal input, at a size where their
 dense similarity matrices fit in memory (speed-up and the minimum row-wise cosine). With

@@ -113,11 +113,11 @@ def transfer_plan(config: dict) -> dict[str, list[str]]:
     users = [v for v, ms in plan.items() if any(m in PLM_METHODS for m in ms)]
     if users:
         if plm_vocab not in plan:
-            raise LangadaptError("config key 'transfer.plm.vocab': let/salt need the PLM's vocabulary variant "
+            raise LangadaptError(f"config key 'transfer.plm.vocab': {'/'.join(PLM_METHODS)} need the PLM's vocabulary variant "
                                  f"(one of {', '.join(vocabs)})")
         other = [v for v in users if v != plm_vocab]
         if other:
-            raise LangadaptError(f"config key 'transfer.methods': let/salt map from the PLM's vocabulary "
+            raise LangadaptError(f"config key 'transfer.methods': {'/'.join(PLM_METHODS)} map from the PLM's vocabulary "
                                  f"'{plm_vocab}' only, not '{other[0]}'; list them under transfer.compare")
         if plm["kind"] == "hf" and not plm["hub_id"]:
             raise LangadaptError("config key 'transfer.plm.hub_id': kind hf needs the PLM's hub id")

@@ -420,7 +420,7 @@ def rehearsal_source(c: Ctx, rows: int | None, template: bool) -> Path:
 CASES = [
     Case("unknown_init_method", config_error(transfer={"methods": ["nope"]}),
          lambda c: "langadapt: config key 'transfer.methods.0': 'nope' is not one of "
-                   "['random', 'mean', 'focus', 'wechsel', 'let', 'salt']"),
+                   "['random', 'mean', 'focus', 'wechsel', 'let', 'salt', 'omp']"),
     Case("negative_learning_rate", config_error(pretrain={"lr": -0.1}),
          lambda c: "langadapt: config key 'pretrain.lr': -0.1 is less than or equal to the minimum of 0"),
     Case("vocabulary_size_0", config_error(tokenizer={"variants": {"bpe": {"kind": "bpe", "size": 0},

@@ -45,7 +45,7 @@ def test_lep_plan_table3_on_the_main_inits_one_propagation_for_the_comparison():
     props, tuned = lep_plan(cfg, transfer_plan(cfg))
     assert sorted(p for v, i, p in props if (v, i) == ("unigram", "mean")) == ["conversion", "overlap", "swap"]
     assert [p for v, i, p in props if (v, i) == ("bpe", "salt")] == ["conversion"]
-    assert len(props) == 4 * 3 + 5 and tuned == [(v, "mean", "conversion") for v in cfg["tokenizer"]["variants"]]
+    assert len(props) == 4 * 3 + 6 and tuned == [(v, "mean", "conversion") for v in cfg["tokenizer"]["variants"]]
     cfg["lep"]["tune"] = "overlap"
     cfg["lep"]["methods"] = ["swap"]
     with pytest.raises(LangadaptError, match="'lep.tune'"):
@@ -91,7 +91,7 @@ def test_transfer_plan_adds_the_comparison_on_one_vocabulary():
 @pytest.mark.parametrize(
     "transfer, message",
     [
-        ({"methods": ["let"], "plm": {"vocab": "bpe"}}, "'transfer.methods': let/salt map from the PLM's vocabulary 'bpe' only, not 'extended'"),
+        ({"methods": ["let"], "plm": {"vocab": "bpe"}}, "'transfer.methods': let/salt/omp map from the PLM's vocabulary 'bpe' only, not 'extended'"),
         ({"methods": ["mean"], "compare": {"vocab": "nope", "methods": ["focus"]}},
          "'transfer.compare.vocab': 'nope' is not a tokenizer variant"),
         ({"methods": ["mean"], "compare": {"vocab": "bpe", "methods": ["salt"]}, "plm": {"kind": "hf"}},

@@ -87,7 +87,7 @@ def build(d, method, **kw):
     build_init_model(d / "base", d / "tok", d / "overlap.json", d / "out", method, {}, **kw)
 
 
-@pytest.mark.parametrize("method", ["let", "salt"])
+@pytest.mark.parametrize("method", ["let", "salt", "omp"])
 def test_plm_methods_build_a_model_with_the_new_vocabulary(dirs, spm_tok, method):
     from langadapt.models.io import load_model
 
@@ -131,7 +131,7 @@ def test_missing_method_input_is_refused(dirs, method, need):
         build(dirs, method)
 
 
-@pytest.mark.parametrize("method", ["random", "mean", "focus", "wechsel", "let", "salt"])
+@pytest.mark.parametrize("method", ["random", "mean", "focus", "wechsel", "let", "salt", "omp"])
 @pytest.mark.parametrize("tied", [True, False])
 def test_every_method_leaves_rows_padded_past_the_tokenizer_out(method, tied):
     """A source model padded past its tokenizer (Qwen: 151,936 rows for 151,669 tokens), tied or

@@ -1,6 +1,6 @@
 """Every transfer method against planted ground truth: LET recovers a linear map, SALT equals
-LET when the map is global and beats it when it is piecewise, sparsemax is exact, shared
-rows are copied bit for bit."""
+LET when the map is global and beats it when it is piecewise, OMP recovers sparse combinations
+and is scikit-learn's OMP, sparsemax is exact, shared rows are copied bit for bit."""
 
 from __future__ import annotations
 
@@ -68,10 +68,64 @@ def test_salt_beats_let_on_a_piecewise_linear_map():
     assert err["salt"] < 1e-4 < 0.1 < err["let"], err
 
 
-def test_let_and_salt_need_shared_tokens():
+def sparse_planted(rng, n_shared=200, d=48, support=(2, 6)):
+    """PLM rows where every new token t ≥ n_shared is a sparse combination (2–5 terms, coefficients
+    ±0.5–2) of shared tokens' rows; the LLM rows it should get are the same combination of theirs."""
+    P = torch.from_numpy(rng.normal(size=(N_NEW, d)))
+    old = torch.from_numpy(rng.normal(size=(N_OLD, D_LLM)))
+    shared = [[t, t + 50] for t in range(n_shared)]
+    target = torch.zeros((N_NEW, D_LLM), dtype=torch.float64)
+    for t in range(n_shared, N_NEW):
+        terms = rng.choice(n_shared, rng.integers(*support), replace=False)
+        coef = torch.from_numpy(rng.uniform(0.5, 2, len(terms)) * rng.choice([-1, 1], len(terms)))
+        P[t] = coef @ P[terms]
+        target[t] = coef @ old[terms + 50]
+    overlap = {"shared": shared, "specials": [], "new_size": N_NEW, "old_size": N_OLD}
+    return P, old, overlap, target
+
+
+def test_omp_recovers_a_planted_sparse_combination():
+    """Each new token's PLM row is a combination of 2–5 shared rows: OMP over every shared token
+    finds those rows and coefficients, gives the same combination of the LLM's rows and stops once
+    nothing is left (no further terms). Over a pool of the 64 most similar (of 200), it still finds
+    nearly all: the terms it misses are those the pool left out."""
+    from langadapt.transfer.combine import cosine_topk
+    from langadapt.transfer.omp import pursue
+
+    P, old, ov, target = sparse_planted(np.random.default_rng(8))
+    new = run("omp", old, ov, {"plm_in": P}, k=8, pool=200)
+    torch.testing.assert_close(new[200:], target[200:], rtol=1e-5, atol=1e-5)  # atoms in float32
+    _, candidates = cosine_topk(P[200:], P[:200], 200, absolute=True)
+    coef, _ = pursue(P[200:], P[:200], candidates, k=8)
+    assert ((coef != 0).sum(1) <= 5).all()
+
+    P, old, ov, target = sparse_planted(np.random.default_rng(8), d=128)
+    new = run("omp", old, ov, {"plm_in": P}, k=8, pool=64)
+    err = (new[200:] - target[200:]).norm(dim=1) / target[200:].norm(dim=1)
+    assert (err < 1e-5).float().mean() > 0.95
+
+
+def test_omp_is_sklearns_orthogonal_matching_pursuit():
+    """On dense rows (nothing to recover exactly), k steps over all shared tokens pick the same
+    atoms with the same coefficients as scikit-learn's orthogonal_mp on unit-norm atoms."""
+    from sklearn.linear_model import orthogonal_mp
+
+    from langadapt.transfer.omp import pursue
+
+    rng = np.random.default_rng(9)
+    atoms, query = torch.from_numpy(rng.normal(size=(150, 40))), torch.from_numpy(rng.normal(size=(30, 40)))
+    coef, idx = pursue(query, atoms, torch.arange(150).expand(30, 150), k=6)
+    norms = atoms.norm(dim=1)
+    want = torch.from_numpy(orthogonal_mp((atoms / norms[:, None]).T.numpy(), query.T.numpy(), n_nonzero_coefs=6)).T
+    got = torch.zeros(30, 150, dtype=torch.float64).scatter_add_(1, idx, coef) * norms
+    assert ((got != 0) == (want != 0)).all()
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)  # the atoms in float32, the solves in float64
+
+
+def test_let_salt_and_omp_need_shared_tokens():
     P, old, ov, _ = planted(np.random.default_rng(4))
     ov["shared"] = []
-    for m in ("let", "salt"):
+    for m in ("let", "salt", "omp"):
         with pytest.raises(LangadaptError, match="share no tokens"):
             get_method(m)(old, None, ov, {"plm_in": P})
 

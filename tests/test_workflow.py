@@ -20,7 +20,7 @@ STAGES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", "cor
           "bootstrap_plm", "transfer", "pretrain", "lep", "calibration_data", "calibrate", "instruct_tune_data", "instruct_tune", "translate", "clo", "sft",
           "eval_tasks", "evaluate", "report"}
 PROPS = ["swap", "overlap", "conversion"]
-INITS = ["random", "mean", "focus", "wechsel", "let", "salt"]
+INITS = ["random", "mean", "focus", "wechsel", "let", "salt", "omp"]
 
 pytestmark = pytest.mark.workflow
 

@@ -15,8 +15,9 @@ def uncopied(overlap: dict) -> torch.Tensor:
     return torch.nonzero(~copied).squeeze(1)
 
 
-def cosine_topk(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 2048):
-    """(values, indices) of the k most cosine-similar keys per query row, in batches."""
+def cosine_topk(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 2048, absolute: bool = False):
+    """(values, indices) of the k most cosine-similar keys per query row (or of the largest
+    absolute cosines), in batches."""
     qn = torch.nn.functional.normalize(query.float(), dim=1)
     kn = torch.nn.functional.normalize(keys.float(), dim=1)
     k = min(k, keys.shape[0])
@@ -26,6 +27,8 @@ def cosine_topk(query: torch.Tensor, keys: torch.Tensor, k: int, batch: int = 20
     for i in range(0, len(qn), batch):
         s = sims[:len(qn) - i] if i + batch > len(qn) else sims
         torch.mm(qn[i:i + batch], kn.T, out=s)
+        if absolute:
+            s.abs_()
         torch.topk(s, k, dim=1, out=(vals[i:i + batch], idx[i:i + batch]))
     return vals, idx
 

@@ -21,6 +21,7 @@ METHODS = {
     "wechsel": "vectors",  # softmax over the k nearest source tokens in aligned word space
     "let": "plm",  # a linear map from the PLM's embedding space, fitted on shared tokens
     "salt": "plm",  # local ridge maps from the PLM's space, per token
+    "omp": "plm",  # sparse combinations of shared tokens found in the PLM's space (orthogonal matching pursuit)
 }
 PLM_METHODS = tuple(m for m, need in METHODS.items() if need == "plm")
 
