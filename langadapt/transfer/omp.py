@@ -27,20 +27,21 @@ def pursue(query: torch.Tensor, atoms: torch.Tensor, pool: torch.Tensor, k: int,
     the atoms picked from the rows of `atoms` that pool[b] names. A token stops once no atom of its
     pool is correlated with what is left by more than `tol` of its norm (its later coefficients are 0)."""
     k = min(k, pool.shape[1])
+    norms = atoms.float().norm(dim=1).clamp_min(1e-12)
+    unit = atoms.float() / norms[:, None]                     # unit atoms, once for every batch
     coef = torch.zeros((len(query), k), dtype=torch.float64)
     chosen = torch.zeros((len(query), k), dtype=torch.int64)
     batch = max(1, budget // (pool.shape[1] * (atoms.shape[1] + 4 * pool.shape[1])))
     for i in range(0, len(query), batch):
-        coef[i:i + batch], chosen[i:i + batch] = _pursue_batch(query[i:i + batch], atoms, pool[i:i + batch], k, tol)
-    return coef, chosen
+        coef[i:i + batch], chosen[i:i + batch] = _pursue_batch(query[i:i + batch], unit, pool[i:i + batch], k, tol)
+    return coef / norms.double()[chosen], chosen
 
 
-def _pursue_batch(q, atoms, pool, k, tol):
+def _pursue_batch(q, unit, pool, k, tol):
+    """pursue() for one batch of queries, on unit atoms: (coefficients, atom indices)."""
     B, M = pool.shape
     rows = torch.arange(B)
-    X = atoms[pool].float()                                   # B × M × d
-    norms = X.norm(dim=2).clamp_min(1e-12)
-    X = X / norms[:, :, None]                                 # unit atoms
+    X = unit[pool]                                            # B × M × d
     c0 = torch.bmm(X, q.float()[:, :, None]).squeeze(2).double()  # their correlations with the query
     gram = torch.bmm(X, X.transpose(1, 2)).double()           # once per token; the steps only index it
     del X
@@ -66,7 +67,7 @@ def _pursue_batch(q, atoms, pool, k, tol):
         rhs[:, s, 0] = torch.where(live, c0[rows, j], 0.0)    # a stopped token's later slots solve to 0
         alpha = torch.cholesky_solve(rhs[:, :s + 1], chol[:, :s + 1, :s + 1]).squeeze(2)
         c = c0 - torch.bmm(alpha[:, None, :], cols[:, :s + 1]).squeeze(1)
-    return alpha / norms.double().gather(1, picks), pool.gather(1, picks)
+    return alpha, pool.gather(1, picks)
 
 
 def init(old_in, old_out, overlap, aux=None, k: int = 64, pool: int = 256, **_):
