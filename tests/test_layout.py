@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -188,9 +189,10 @@ def test_what_each_file_imports_is_kept_between_runs_until_it_or_the_package_cha
 
 
 def test_a_code_stamp_changes_exactly_when_a_file_of_its_closure_does(tmp_path, monkeypatch):
-    """A rule's code input: one file listing its closure with each file's digest, rewritten (a
-    newer mtime: its jobs re-run) when a file of the closure changes and only then; two scripts
-    with the same closure share one; a read-only checkout gets the files themselves."""
+    """A rule's code input: one file listing its closure with each file's digest, rewritten when
+    a file of the closure changes and only then, dated as its newest file (an edit re-runs its
+    jobs; a stamp made again after `.snakemake/` is deleted does not); two scripts with the same
+    closure share one; a read-only checkout gets the files themselves."""
     from langadapt.core import deps
 
     pkg = tmp_path / "langadapt"
@@ -215,7 +217,11 @@ def test_a_code_stamp_changes_exactly_when_a_file_of_its_closure_does(tmp_path, 
     os.utime(pkg / "a" / "low.py")  # touched, not changed
     assert stamp().stat().st_mtime_ns == 1
     (pkg / "a" / "low.py").write_text("x = 2\n")
-    assert stamp() == first and first.stat().st_mtime_ns > 1
+    assert stamp() == first and first.stat().st_mtime_ns == (pkg / "a" / "low.py").stat().st_mtime_ns
+    for path in pkg.rglob("*.py"):
+        os.utime(path, ns=(5, 5) if path.name == "low.py" else (3, 3))
+    shutil.rmtree(tmp_path / ".snakemake")  # made again: dated as the code, not as now
+    assert stamp().stat().st_mtime_ns == 5
     (pkg / "a" / "low.py").write_text("x = 3\n")
 
     def read_only(path, text):

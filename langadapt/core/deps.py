@@ -4,7 +4,8 @@ The Snakefile gives every script rule a code stamp of these files as an input, s
 module re-runs exactly the jobs whose scripts import it, directly or through other modules
 (imports inside functions count too), and their dependants. A stamp,
 `.snakemake/langadapt-code/<key>.json` under the checkout, lists a closure's files with their
-content digests and is rewritten only when one of them changes: one input per job instead of
+content digests, is rewritten only when one of them changes and is dated as the newest of
+them (so that deleting `.snakemake/` re-runs nothing): one input per job instead of
 ~12 files (600 tokenize jobs named 7,800 of a 689-job DAG's 12,600 inputs), and a file touched
 but not changed re-runs nothing. Nothing is imported to find the closures: the ~80 files are
 parsed once and what each imports is kept by its content's digest in
@@ -75,8 +76,9 @@ def imported_modules(path: Path, root: Path = ROOT) -> frozenset[str]:
 
 def code_stamp(files: list[str], root: Path = ROOT) -> list[str]:
     """[the stamp of `files`] (see the module's docstring), written atomically when what it says
-    changes (cluster job steps read the Snakefile side by side); `files` themselves where the
-    checkout is read-only."""
+    changes (cluster job steps read the Snakefile side by side) and dated as the newest of them,
+    so that a stamp made again (`.snakemake/` deleted) is no newer than the code it stands for
+    and re-runs nothing; `files` themselves where the checkout is read-only."""
     hashed = _cache(root)["files"]  # each file's digest as import_closure read it
     digests = {str(Path(f).relative_to(root)): hashed[f][0] for f in files}
     key = hashlib.blake2b("\n".join(digests).encode(), digest_size=8).hexdigest()
@@ -85,6 +87,8 @@ def code_stamp(files: list[str], root: Path = ROOT) -> list[str]:
     try:
         if not path.is_file() or path.read_text() != text:
             _write(path, text)
+            newest = max(os.stat(f).st_mtime_ns for f in files)
+            os.utime(path, ns=(newest, newest))
     except OSError:
         return files
     return [str(path)]
