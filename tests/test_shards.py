@@ -12,6 +12,7 @@ import copy
 import errno
 import json
 import logging
+import signal
 
 import numpy as np
 import pytest
@@ -148,8 +149,17 @@ def test_processes_write_the_blocks_of_one_process_in_order(name, request, tmp_p
     data = shard.read_bytes()
     at = data.index(b"\n", 15 * 2048) + 1  # a line's first byte, in the 16th block
     shard.write_bytes(data[:at] + b"\xff" + data[at:])
-    with pytest.raises(LangadaptError, match=rf"corpus file {shard}: invalid UTF-8 at byte offset {at};"):
-        tokenize_shard(tmp_path / "tok", shard, tmp_path / "bad", threads=3)
+    # the job's process has a SIGTERM handler that does not exit (as some libraries install): the
+    # pool's workers must still end when the error ends the pool, not hang its terminate()
+    previous = signal.signal(signal.SIGTERM, lambda *a: None)
+    signal.signal(signal.SIGALRM, lambda *a: pytest.fail("the pool did not end"))
+    signal.alarm(60)
+    try:
+        with pytest.raises(LangadaptError, match=rf"corpus file {shard}: invalid UTF-8 at byte offset {at};"):
+            tokenize_shard(tmp_path / "tok", shard, tmp_path / "bad", threads=3)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "part-00000.txt", "three", "tok"]
 
 

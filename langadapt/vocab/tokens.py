@@ -17,6 +17,7 @@ import mmap
 import multiprocessing
 import os
 import re
+import signal
 from collections import deque
 from itertools import chain
 from pathlib import Path
@@ -112,6 +113,10 @@ _WORKER: dict = {}  # what a tokenizing process encodes with (set once per proce
 
 
 def _start_worker(how: str, source: str, path: str, eos: int, dtype) -> None:
+    # a forked worker keeps the job's signal handlers: a Python SIGTERM handler that does not exit
+    # would leave Pool.terminate() waiting forever; Ctrl-C is the job's to handle (it ends the pool)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(encode=encoder(how, source), path=path, eos=eos, dtype=dtype)
 
 
