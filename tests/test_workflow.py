@@ -119,7 +119,7 @@ def test_smoke_report(smoke):
                                              + [f"lep/{k}" for k in smoke_propagated()]
                                              + [f"{s}/{k}" for k in TUNED for s in ("calibrated", "instruct_tuned")]
                                              + CROSS_LINGUAL)
-    assert len(smoke_propagated()) == 3 + 3 + 5
+    assert len(smoke_propagated()) == 3 + 3 + 6
     assert df[["bpb_ru", "bpb_en", "chars_per_token_ru"]].notna().all().all()
     cpt_ru = dict(zip(df["model"], df["chars_per_token_ru"]))
     assert cpt_ru["cpt/bpe/mean"] > cpt_ru["source/base"]
@@ -391,9 +391,9 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
     assert counts["fetch_model"] == 2 and counts["fetch_plm"] == 1 and counts["corpus_source"] == 2
     assert counts["fetch_translator"] == 1 and counts["translate"] == 1 and counts["clo"] == 2 and counts["sft"] == 2
     assert "bootstrap_base" not in counts and "bootstrap_plm" not in counts and "corpus_deb" not in counts
-    # 8 (vocab, init) pairs: init + cpt each; the 3 mean models propagated 3 ways and tuned twice; 5 more swaps
-    assert counts["lep"] == 3 * 3 + 5 and counts["calibrate"] == counts["instruct_tune"] == 3
-    assert counts["evaluate"] == 2 + 2 * 8 + 14 + 2 * 3 + 4 and counts["report"] == 1 and counts["tokenizer"] == 3
+    # 9 (vocab, init) pairs: init + cpt each; the 3 mean models propagated 3 ways and tuned twice; 6 more swaps
+    assert counts["lep"] == 3 * 3 + 6 and counts["calibrate"] == counts["instruct_tune"] == 3
+    assert counts["evaluate"] == 2 + 2 * 9 + 15 + 2 * 3 + 4 and counts["report"] == 1 and counts["tokenizer"] == 3
     assert counts["transfer"] == 2 + len(INITS)
 
 
