@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from langadapt.transfer.combine import cosine_topk, uncopied, weighted_rows
-from langadapt.transfer.let import per_matrix, plm_rows, shared_rows
+from langadapt.transfer.combine import cosine_topk, new_rows, uncopied, weighted_rows
+from langadapt.transfer.let import plm_rows, shared_rows
 
 
 def pursue(query: torch.Tensor, atoms: torch.Tensor, pool: torch.Tensor, k: int, tol: float = 1e-6,
@@ -78,4 +78,8 @@ def init(old_in, old_out, overlap, aux=None, k: int = 64, pool: int = 256, **_):
     todo = uncopied(overlap)
     _, candidates = cosine_topk(P[todo], P[new_ids], max(k, pool), absolute=True)
     coef, idx = pursue(P[todo], P[new_ids], candidates, k)
-    return per_matrix(old_in, old_out, aux, overlap, lambda _P, _todo, old: weighted_rows(coef, old_ids[idx], old))
+
+    def fill(j, old, rows):
+        rows[todo] = weighted_rows(coef, old_ids[idx], old).to(old.dtype)
+
+    return new_rows(old_in, old_out, overlap, fill)
