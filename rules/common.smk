@@ -80,9 +80,9 @@ def sample_text(lang):
     return f"{R}/corpus/{lang}/sample.txt"
 
 
-def token_shards(vocab):
-    """The target-language training text tokenized with a vocabulary, one directory per shard."""
-    return [f"{R}/tokens/{vocab}/part-{i:05d}" for i in range(SHARDS[TARGET])]
+def token_shards(vocab, lang):
+    """A language's training text tokenized with a vocabulary, one directory per shard."""
+    return [f"{R}/tokens/{vocab}/{lang}/part-{i:05d}" for i in range(SHARDS[lang])]
 
 
 def source_model(role):

@@ -1,14 +1,14 @@
 rule tokenize:
     input:
         tokenizer=f"{R}/tokenizers/{{vocab}}",
-        train=train_text(TARGET),
+        train=lambda w: train_text(w.lang),
         lib=library("tokenize.py"),
     output:
-        directory(f"{R}/tokens/{{vocab}}/part-{{shard}}"),
+        directory(f"{R}/tokens/{{vocab}}/{{lang}}/part-{{shard}}"),
     log:
-        log_of("tokenize/{vocab}/{shard}"),
+        log_of("tokenize/{vocab}/{lang}/{shard}"),
     benchmark:
-        benchmark_of("tokenize/{vocab}/{shard}")
+        benchmark_of("tokenize/{vocab}/{lang}/{shard}")
     conda:
         "../envs/langadapt.yaml"
     threads: TRAIN_THREADS
@@ -21,7 +21,13 @@ rule tokenize:
 rule pretrain:
     input:
         init=f"{R}/init/{{vocab}}/{{init}}",
-        tokens=lambda w: token_shards(w.vocab),
+        tokens=lambda w: token_shards(w.vocab, TARGET),
+        # LEP's CPT mixes in source-language text (pretrain.source_share)
+        source_tokens=lambda w: (
+            token_shards(w.vocab, SOURCE)
+            if config["pretrain"].get("source_share")
+            else []
+        ),
         heldout=f"{R}/corpus/{TARGET}/heldout.txt",
         lib=library("pretrain.py"),
     output:

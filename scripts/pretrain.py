@@ -7,6 +7,7 @@ launch.job(
     run_cpt,
     init_dir=snakemake.input.init,
     token_shards=list(snakemake.input.tokens),
+    source_shards=list(snakemake.input.source_tokens),
     heldout_file=snakemake.input.heldout,
     out_dir=snakemake.output[0],
     cfg=p.cfg,

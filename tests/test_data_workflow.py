@@ -63,7 +63,7 @@ def test_the_training_text_is_split_into_shards_of_the_same_documents(sharded):
 
 def test_each_shard_is_tokenized_once_and_cpt_reads_them_all(sharded):
     configfile, res, smoke = sharded
-    tokens = sorted((res / "tokens" / "bpe").iterdir())
+    tokens = sorted((res / "tokens" / "bpe" / "ru").iterdir())
     assert [t.name for t in tokens] == [f"part-{i:05d}" for i in range(4)]
     metas = [json.loads((t / "meta.json").read_text()) for t in tokens]
     assert all(m["dtype"] == "uint16" and m["tokens"] == len(np.fromfile(t / "tokens.bin", np.uint16))
@@ -73,7 +73,13 @@ def test_each_shard_is_tokenized_once_and_cpt_reads_them_all(sharded):
     cfg = yaml.safe_load(configfile.read_text())["pretrain"]
     cpt = json.loads((res / "cpt" / "bpe" / "mean" / "cpt_metrics.json").read_text())
     blocks = sum(m["tokens"] // cfg["block_size"] for m in metas)
-    assert cpt["train_blocks"] == min(blocks, (cfg.get("max_tokens") or blocks * cfg["block_size"]) // cfg["block_size"])
+    target = min(blocks, (cfg.get("max_tokens") or blocks * cfg["block_size"]) // cfg["block_size"])
+    # and the source language's share (pretrain.source_share), from its own token files
+    share = cfg["source_share"]
+    assert cpt["train_blocks"] - cpt["source_blocks"] == target
+    assert cpt["source_blocks"] == round(target * share / (1 - share)) > 0
+    en_parts = sorted((res / "corpus" / "en" / "train").glob("part-*.txt"))
+    assert [t.name for t in sorted((res / "tokens" / "bpe" / "en").iterdir())] == [p.stem for p in en_parts]
     # done: nothing to re-run; another learning rate re-runs CPT alone, on the same token files
     assert planned(configfile) == {}
     changed = smoke_config(configfile.parent, name="lr.yaml", experiment="sharded", corpus=corpus_of(smoke),

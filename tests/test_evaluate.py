@@ -64,18 +64,25 @@ def test_copy_scores():
     assert copy_scores("abc", "abcabc")["length_ratio"] == 2.0
 
 
-def test_multiple_choice_docs_hold_the_true_continuation_once(ru_docs):
+def test_multiple_choice_distractors_swap_two_neighbouring_words(ru_docs):
     from langadapt.eval.evaluate import choice_docs
 
     docs = choice_docs(ru_docs, 50, 160)
-    assert len(docs) >= 20
+    assert len(docs) == 50
     labels = [d["label"] for d in docs]
     assert set(labels) == {0, 1, 2, 3}  # the answer is not always in one place
     whole = {" ".join(d.split()) for d in ru_docs}
     for d in docs:
+        true = d["choices"][d["label"]]
         assert len(set(d["choices"])) == 4
-        true = d["context"] + d["choices"][d["label"]]
-        assert any(w.startswith(true) for w in whole)
+        assert any(w.startswith(d["context"] + true) for w in whole)
+        # every distractor is the true continuation with one pair of neighbours exchanged
+        for c in d["choices"]:
+            diff = [i for i, (a, b) in enumerate(zip(c.split(), true.split())) if a != b]
+            assert c == true or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                 and c.split()[diff[0]] == true.split()[diff[1]])
+    assert choice_docs(ru_docs, 50, 160) == docs  # seeded
+    assert choice_docs(["a a a a b b b b b b"] * 10, 5, 160) == []  # fewer than 3 distinct swaps: no items
 
 
 def test_instruct_model_runs_copy_through_its_chat_template(tmp_path, byte_level_tok, ru_docs):

@@ -95,3 +95,32 @@ def test_an_incomplete_checkpoint_is_skipped(tmp_path):
     (tmp_path / CHECKPOINT_KEY).write_text(json.dumps({"k": 1}))
     assert resume_point(tmp_path, {"k": 1}).endswith("checkpoint-4")
     assert not (tmp_path / "checkpoint-8").exists()
+
+
+def test_source_share_mixes_in_evenly_spread_source_blocks(tmp_path, byte_level_tok, ru_docs):
+    """LEP's CPT mixes English in: the share asked for, blocks spread over the whole source text,
+    every target block kept; no source text is one clear line."""
+    from langadapt.core.errors import LangadaptError
+    from langadapt.train.pretrain import mixed_blocks
+
+    import random
+
+    rng = random.Random(0)  # random words: every block of the source text is unique
+    words = "the of and to in is it that was for on are with as his they be at one have this from".split()
+    en_docs = [" ".join(rng.choice(words) for _ in range(14)) for _ in range(400)]
+    ru = TokenShards(token_shards(byte_level_tok, ru_docs, tmp_path / "ru"), 32)
+    en = TokenShards(token_shards(byte_level_tok, en_docs, tmp_path / "en", shards=2), 32)
+    assert len(mixed_blocks(ru, en, 0.0)) == len(ru)
+    mix = mixed_blocks(ru, en, 0.25)
+    n_en = len(mix) - len(ru)
+    assert n_en == round(len(ru) / 3) and 0 < n_en < len(en)
+    rows = [mix[i]["input_ids"].tolist() for i in range(len(mix))]
+    assert rows[:len(ru)] == [ru.block(i).tolist() for i in range(len(ru))]
+    picked = [next(j for j in range(len(en)) if en.block(j).tolist() == r) for r in rows[len(ru):]]
+    assert picked[0] == 0 and picked[-1] == len(en) - 1  # spread from the first block to the last
+    assert all(b > a for a, b in zip(picked, picked[1:])) and len(set(picked)) == n_en
+    # more than the source text has: all of it, and a warning rather than a repeat
+    assert len(mixed_blocks(ru, en, 0.9)) == len(ru) + len(en)
+    empty = TokenShards(token_shards(byte_level_tok, ["too short"], tmp_path / "none"), 32)
+    with pytest.raises(LangadaptError, match="pretrain.source_share 0.25: the source-language training text gives no full block of 32"):
+        mixed_blocks(ru, empty, 0.25)

@@ -62,23 +62,34 @@ def copy_docs(docs: list[str], n: int, max_chars: int, instruction: str) -> list
 
 
 def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[dict]:
-    """Passage openings with four continuations: the true one and three from other passages."""
-    halves = []
-    for words in (p.split() for p in passages(docs, 2 * max_chars, min_words=8)):
-        cut = len(words) // 2
-        halves.append((" ".join(words[:cut]), " " + " ".join(words[cut:])))
-    halves = halves[:n]
-    if len(halves) < 4:
-        return []
+    """Passage openings with four continuations: the true one and three with two neighbouring
+    words swapped.
+
+    Each distractor is the true continuation with one pair of adjacent words exchanged (a
+    BLiMP-like minimal pair), so only knowing the language's word order tells them apart:
+    above chance for a tiny model, still a test of fluency at 8B. (Continuations of other
+    passages, the usual distractors, leave every model under ~1B at chance.)"""
     rng = random.Random(seed)
     out = []
-    for i, (context, true) in enumerate(halves):
-        others = rng.sample([j for j in range(len(halves)) if j != i], 3)
-        choices = [halves[j][1] for j in others]
+    for words in (p.split() for p in passages(docs, 2 * max_chars, min_words=8)):
+        if len(out) == n:
+            break
+        cut = len(words) // 2
+        head, tail = words[:cut], words[cut:]
+        swaps = [i for i in range(len(tail) - 1) if tail[i] != tail[i + 1]]
+        if len(swaps) < 3:
+            continue
+        choices = []
+        for i in sorted(rng.sample(swaps, 3)):
+            w = list(tail)
+            w[i], w[i + 1] = w[i + 1], w[i]
+            choices.append(" " + " ".join(w))
         label = rng.randrange(4)
-        choices.insert(label, true)
-        out.append({"context": context, "choices": choices, "label": label})
-    return out
+        choices.insert(label, " " + " ".join(tail))
+        if len(set(choices)) < 4:
+            continue
+        out.append({"context": " ".join(head), "choices": choices, "label": label})
+    return out if len(out) >= 4 else []
 
 
 def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0) -> list[dict]:
