@@ -66,6 +66,11 @@ rule report:
         tune_csv=report(
             f"{R}/report/tune.csv", caption="../report/tune.rst", category="Tables"
         ),
+        claims_csv=report(
+            f"{R}/report/claims.csv",
+            caption="../report/claims.rst",
+            category="Tables",
+        ),
         lep_png=report(
             f"{R}/report/figures/lep.png",
             caption="../report/lep.rst",

@@ -58,7 +58,7 @@ def test_report_tables_and_plots(tmp_path):
                                               "transfer_csv": "transfer.csv", "transfer_png": "figures/init.png",
                                               "lep_csv": "lep.csv", "tune_csv": "tune.csv",
                                               "lep_png": "figures/lep.png", "clo_csv": "clo.csv",
-                                              "translation_csv": "translation.csv",
+                                              "translation_csv": "translation.csv", "claims_csv": "claims.csv",
                                               "clo_png": "figures/clo.png"}.items()}
     stats = tmp_path / "stats.json"
     stats.write_text(json.dumps({
@@ -112,3 +112,16 @@ def test_report_tables_and_plots(tmp_path):
     tr = pd.read_csv(tmp_path / "r/translation.csv")
     assert list(tr["chrf"].fillna(0)) == [0, 40.0, 35.0] and tr["reasons"].iloc[0] == "split_failed 1; empty_component 1"
     assert "## CLO vs SFT" in md or "## CLO vs SFT" in (tmp_path / "r/summary.md").read_text()
+    # the papers' claims on these tables, first thing in the summary
+    claims = pd.read_csv(tmp_path / "r/claims.csv")
+    assert [None if pd.isna(h) else bool(h) for h in claims["holds"]] == [
+        True,  # LEP reads ru better: 1.45, 1.5 < 2.1
+        True, False, None,  # keeps ru word order (0.25 of 0.25), loses ru copy (0.5, 0.4 of 0.7), no en scores
+        None,  # swap/overlap/conversion: overlap was not run
+        True,  # instruction tuning improves: 1.45 -> 1.35
+        None,  # LET against FOCUS: no FOCUS
+        True,  # CLO vs SFT at size 10: 0.45 vs 0.25 (size 5 has no SFT)
+        True,  # relation-aware 40 > per-component 35
+    ], claims
+    assert claims["evidence"].iloc[0] == "bpb_ru 1.450-1.500 vs 2.100"
+    assert md.startswith("# t\n\n## The papers' claims on this run") and "`make reproduce`" in md
