@@ -1,4 +1,5 @@
 # make run   : create .venv if missing, install the locked versions, run the default experiment
+# make reproduce: the same, for the larger miniature of configs/reproduce.yaml (up to 45 min)
 # make test  : same set-up, run the test suite
 # make bench (benchmark scripts: print numbers), make dryrun, make lint, make fmt, make clean,
 # make lock (rebuild requirements.lock from pyproject.toml's ranges in a fresh venv)
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # The CPU wheel of torch that this machine keeps on disk; elsewhere an ordinary torch.
 TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: install run test bench dryrun lint fmt clean lock
+.PHONY: install run reproduce test bench dryrun lint fmt clean lock
 
 install: $(STAMP)
 
@@ -37,6 +38,10 @@ endif
 
 run: install
 	$(SMK) --cores $(CORES)
+
+# the larger miniature (configs/reproduce.yaml, layered on config.yaml): up to 45 minutes on 2 cores
+reproduce: install
+	$(SMK) --cores $(CORES) --configfile config.yaml configs/reproduce.yaml
 
 test: install
 	$(PY) -m pytest -q -rs --durations=25 tests

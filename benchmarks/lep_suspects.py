@@ -64,7 +64,7 @@ def word_order_accuracy(model, tok, items: list[dict]) -> float:
 
 def drift(inst, base) -> dict:
     """Relative Frobenius change of the instruct model against its base."""
-    rel = {n: float((p - q).norm() / q.norm()) for (n, p), (_, q) in zip(inst.named_parameters(), base.named_parameters())}
+    rel = {n: float((p - q).norm() / q.norm()) for (n, p), (_, q) in zip(inst.state_dict().items(), base.state_dict().items())}
     inner = [v for k, v in rel.items() if ".layers." in k]
     return {"head": rel.get("lm_head.weight", float("nan")), "embeddings": rel["model.embed_tokens.weight"],
             "inner": sum(inner) / len(inner)}

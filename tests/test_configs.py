@@ -56,17 +56,45 @@ def test_the_rehearsal_keeps_the_paper_configs_setup(family, tmp_path):
 
     assert ratios(pv) == ratios(rv)
     for section, keys in {"transfer": ["methods", "compare"], "lep": ["methods", "compare", "tune"],
-                          "calibrate": ["lang"], "instruct_tune": ["lang"]}.items():
+                          "calibrate": ["lang"], "instruct_tune": ["lang"], "pretrain": ["source_share"]}.items():
         assert {k: paper[section][k] for k in keys} == {k: rehearsal[section][k] for k in keys}, section
     assert len(paper["clo"]["sizes"]) == len(rehearsal["clo"]["sizes"])
     # and Snakemake plans the same jobs from both for every rule past the models and corpora (the
     # evaluations batch differently on 2 cores: one lm-eval job per stage; the paper's 40 GB are
-    # tokenized in 157 shards per vocabulary, the rehearsal's 3 MB in one)
+    # tokenized in 157 shards per vocabulary and its 10 GB of English for the CPT mix in 40, the
+    # rehearsal's 3 MB of each in one)
     sources = {"fetch_model", "family_tokenizer", "bootstrap_base", "bootstrap_instruct", "corpus_source",
                "corpus_deb", "fetch_translator", "corpus_parallel", "tokenize"}
     p, r = planned(f"paper-{family}", tmp_path), planned(f"rehearsal-{family}", tmp_path)
     same = lambda jobs: {k: v for k, v in jobs.items() if k not in sources and not k.startswith("evaluate")}  # noqa: E731
     assert same(p) == same(r)
     vocabs = len(paper["tokenizer"]["variants"])
-    assert p["tokenize"] == 157 * vocabs and r["tokenize"] == vocabs  # ceil(40e9 / 256e6) shards
+    assert p["tokenize"] == (157 + 40) * vocabs and r["tokenize"] == 2 * vocabs  # ceil(40e9 / 256e6), ceil(10e9 / 256e6)
     assert r["family_tokenizer"] == r["bootstrap_base"] == r["bootstrap_instruct"] == 1 and "fetch_model" not in r
+
+
+def test_reproduce_is_the_default_made_larger(tmp_path):
+    """configs/reproduce.yaml is layered on config.yaml (make reproduce): the same DAG, job for job,
+    with a base model that reads more Russian, more CPT, a donor wide enough for OMP's k terms."""
+    from snakemake.utils import update_config
+
+    default = yaml.safe_load((ROOT / "config.yaml").read_text())
+    merged = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(merged, yaml.safe_load((ROOT / "configs" / "reproduce.yaml").read_text()))
+    default, merged = validate_config(default, SCHEMA), validate_config(merged, SCHEMA)
+    assert merged["experiment"] == "reproduce" and merged["corpus"] == default["corpus"]
+    boot, dboot = merged["models"]["bootstrap"], default["models"]["bootstrap"]
+    assert boot["ru_bytes"] >= 10 * dboot["ru_bytes"] and boot["base"]["max_steps"] > dboot["base"]["max_steps"]
+    assert boot["base"]["lr"] == dboot["base"]["lr"]  # a key it does not name is the default's
+    assert merged["pretrain"]["max_steps"] >= 4 * default["pretrain"]["max_steps"]
+    assert merged["pretrain"]["source_share"] == default["pretrain"]["source_share"] > 0
+    assert merged["transfer"]["plm"]["hidden_size"] > 2 * merged["transfer"]["omp"]["k"]
+    jobs = {}
+    for name, cfg in (("default", default), ("reproduce", merged)):
+        cfg["results_dir"] = str(tmp_path / name)
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
+        out = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--configfile", str(tmp_path / f"{name}.yaml")],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        found = re.findall(r"^(?:local)?rule (\w+):", out, re.M)
+        jobs[name] = {r: found.count(r) for r in set(found)}
+    assert jobs["reproduce"] == jobs["default"] and sum(jobs["default"].values()) > 100
