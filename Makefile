@@ -1,5 +1,5 @@
 # make run   : create .venv if missing, install the locked versions, run the default experiment
-# make reproduce: the same, for the larger miniature of configs/reproduce.yaml (up to 45 min)
+# make reproduce: the same, for the larger miniature of configs/reproduce.yaml (about 25 min)
 # make test  : same set-up, run the test suite
 # make bench (benchmark scripts: print numbers), make dryrun, make lint, make fmt, make clean,
 # make lock (rebuild requirements.lock from pyproject.toml's ranges in a fresh venv)
@@ -39,7 +39,7 @@ endif
 run: install
 	$(SMK) --cores $(CORES)
 
-# the larger miniature (configs/reproduce.yaml, layered on config.yaml): up to 45 minutes on 2 cores
+# the larger miniature (configs/reproduce.yaml, layered on config.yaml): about 25 minutes on 2 cores
 reproduce: install
 	$(SMK) --cores $(CORES) --configfile config.yaml configs/reproduce.yaml
 
