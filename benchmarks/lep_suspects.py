@@ -10,7 +10,8 @@ propagations. The instruct models and CPTs are re-made here from the run's base 
 initialized model and overlap (nothing in the run is changed); the numbers are this script's
 own (64 held-out blocks of 128 tokens, 64 items), not lm-eval's, so compare them with each other.
 
-    .venv/bin/python benchmarks/lep_suspects.py [--results results/default] [--instruct-lr 0.001 0.0003]
+    .venv/bin/python benchmarks/lep_suspects.py [--results results/default] [--configfile config.yaml]
+        [--instruct-lr 0.001 0.0003]
         [--cpt 0:150 0.25:150 0.25:600]
 """
 
@@ -73,6 +74,7 @@ def drift(inst, base) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default="results/default")
+    ap.add_argument("--configfile", default=str(ROOT / "config.yaml"))
     ap.add_argument("--vocab", default="bpe")
     ap.add_argument("--instruct-lr", type=float, nargs="+", default=[0.001, 0.0003])
     ap.add_argument("--cpt", nargs="+", default=["0:150", "0.25:150", "0.25:600"],
@@ -81,8 +83,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     res, v = Path(args.results), args.vocab
-    cfg = yaml.safe_load((res / "config.yaml").read_text()) if (res / "config.yaml").exists() else \
-        yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = yaml.safe_load(Path(args.configfile).read_text())  # the run's config: its instruct-tuning settings
     boot = cfg["models"]["bootstrap"]
     heldout = {lang: read_lines(res / "corpus" / lang / "heldout.txt") for lang in ("ru", "en")}
     items = {lang: choice_docs(docs, 64, 160) for lang, docs in heldout.items()}
