@@ -99,3 +99,13 @@ def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one
     assert ex.value.code == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "langadapt: error: cross-lingual objective 'nope' is unknown; choose clo or sft"
+
+
+def test_a_worker_crash_is_named_by_its_exception_not_by_the_last_line_printed(tmp_path):
+    """A worker that dies of an ordinary exception: the job's one line is that exception (not the
+    training metrics or torchrun's summary printed after it)."""
+    with pytest.raises(LangadaptError) as err:
+        launch.run("langadapt.train.clo:build_cross_lingual", dict(bogus=1), 2, threads=2)
+    msg = str(err.value)
+    assert msg.startswith("langadapt.train.clo:build_cross_lingual: 2 torchrun workers failed (exit 1): ")
+    assert "TypeError: " in msg and "'bogus'" in msg and "\n" not in msg and "ChildFailedError" not in msg

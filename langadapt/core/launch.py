@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,23 @@ def _resolve(fn):
     return getattr(importlib.import_module(mod), name)
 
 
+# a Python exception's last line, as a traceback ends (`ValueError: ...`, `torch.OutOfMemoryError: ...`)
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\w*: ")
+
+
+def _failure(fn: str, nprocs: int, done) -> str:
+    """One line for failed torchrun workers: a worker's own langadapt error as a single process
+    would have said it, else the first worker's exception (torchrun's own summary skipped);
+    torchrun's whole output goes to the log."""
+    lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
+    ours = [line.removeprefix("langadapt: error: ") for line in lines if line.startswith("langadapt: error:")]
+    if ours:
+        return ours[0]
+    log.error("torchrun workers failed (exit %d); their output:\n%s", done.returncode, "\n".join(lines[-200:]))
+    raised = [line for line in lines if _EXCEPTION.match(line) and "ChildFailedError" not in line]
+    return f"{fn}: {nprocs} torchrun workers failed (exit {done.returncode}): {(raised or lines or ['?'])[0]}"
+
+
 def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0):
     """`fn(**kwargs)` (a function or `module:function`), in this process when nprocs is 1, else in
     nprocs torchrun workers (their logs go to log_file.rank{r}); a failed worker fails the job in one line."""
@@ -75,12 +93,7 @@ def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: in
         env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs))}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
-            lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-            ours = [line.removeprefix("langadapt: error: ") for line in lines if line.startswith("langadapt: error:")]
-            if ours:  # a worker's own one-line error, as a single process would have said it
-                raise LangadaptError(ours[0])
-            raise LangadaptError(f"{fn}: {nprocs} torchrun workers failed (exit {done.returncode}): "
-                                 f"{lines[-1] if lines else '?'}")
+            raise LangadaptError(_failure(fn, nprocs, done))
         log.info("%d processes done", nprocs)
 
 
@@ -98,6 +111,17 @@ def _worker(spec_path: str) -> None:
     log_file = f"{spec['log_file']}.rank{rank}" if spec["log_file"] else None
     with stage(log_file, spec["threads"], spec["seed"]):
         _resolve(spec["fn"])(**spec["kwargs"])
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """End a worker as torch asks: wait for every rank (rank 0 still writing the output must not
+    find its peers gone), then destroy the process group the Trainer opened."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
