@@ -60,7 +60,6 @@ localrules:
     overlap,
     eval_tasks,
     instruct_tune_data,
-    fetch_translator,
     report,
 
 
@@ -68,6 +67,13 @@ if config["models"]["kind"] == "hf":
 
     localrules:
         fetch_model,
+
+
+# a translator is fetched, or trained on the parallel corpus (rules/clo.smk)
+if config["translate"]["model"] != "train":
+
+    localrules:
+        fetch_translator,
 
 
 if config["models"]["kind"] == "rehearsal":

@@ -186,6 +186,12 @@ def check_translate_config(config: dict) -> None:
                              "(a hub id, or 'instruct' for causal_lm)")
     if t["backend"] == "hf_seq2seq" and t["model"] == "instruct":
         raise LangadaptError("config key 'translate.model': 'instruct' is a causal LM; use backend causal_lm")
+    if config["clo"]["enabled"] and t["model"] == "train":
+        if t["backend"] != "causal_lm":
+            raise LangadaptError("config key 'translate.model': 'train' trains a causal LM; use backend causal_lm")
+        if not config["corpus"]["parallel"]["enabled"]:
+            raise LangadaptError("config key 'translate.model': 'train' learns from the parallel corpus, and "
+                                 "corpus.parallel.enabled is false")
 
 
 # glibc returns every freed allocation above its mmap threshold (128 KB, raised dynamically

@@ -2,27 +2,55 @@
 # (CLO) against SFT on the same translated data, at each of clo.sizes.
 
 
-rule fetch_translator:
-    input:
-        lib=library("fetch_translator.py"),
-    output:
-        directory(f"{R}/models/translator"),
-    log:
-        log_of("fetch_translator"),
-    benchmark:
-        benchmark_of("fetch_translator")
-    conda:
-        "../envs/langadapt.yaml"
-    threads: 1
-    resources:
-        **resources_for("light"),
-    params:
-        hub_id=TRANSLATE["model"],
-        seq2seq=TRANSLATE["backend"] == "hf_seq2seq",
-        revision=TRANSLATE["revision"],
-        trust_remote_code=config["models"]["trust_remote_code"],
-    script:
-        "../scripts/fetch_translator.py"
+if TRANSLATE["model"] == "train":
+
+    # a contextual translator trained offline on the parallel corpus (langadapt/translate/trained.py)
+    rule train_translator:
+        input:
+            pairs=f"{R}/corpus/parallel/train.jsonl",
+            lib=library("train_translator.py"),
+        output:
+            directory(f"{R}/models/translator"),
+        log:
+            log_of("train_translator"),
+        benchmark:
+            benchmark_of("train_translator")
+        conda:
+            "../envs/langadapt.yaml"
+        threads: TRAIN_THREADS
+        resources:
+            **resources_for("train"),
+        params:
+            cfg=TRANSLATE["trained"],
+            relation=TRANSLATE["relation"],
+            langs=[SOURCE, TARGET],
+            seed=config["seed"],
+        script:
+            "../scripts/train_translator.py"
+
+else:
+
+    rule fetch_translator:
+        input:
+            lib=library("fetch_translator.py"),
+        output:
+            directory(f"{R}/models/translator"),
+        log:
+            log_of("fetch_translator"),
+        benchmark:
+            benchmark_of("fetch_translator")
+        conda:
+            "../envs/langadapt.yaml"
+        threads: 1
+        resources:
+            **resources_for("light"),
+        params:
+            hub_id=TRANSLATE["model"],
+            seq2seq=TRANSLATE["backend"] == "hf_seq2seq",
+            revision=TRANSLATE["revision"],
+            trust_remote_code=config["models"]["trust_remote_code"],
+        script:
+            "../scripts/fetch_translator.py"
 
 
 rule translate:
@@ -49,7 +77,8 @@ rule translate:
         # a model translates on a GPU; the dictionary needs none
         **resources_for("gpu", gpu=None if TRANSLATE["backend"] != "dictionary" else 0),
     params:
-        cfg=TRANSLATE,
+        # the translator's own training settings are the train_translator job's
+        cfg={k: v for k, v in TRANSLATE.items() if k != "trained"},
         examples=max(CLO["sizes"]),
         langs=[SOURCE, TARGET],
         seed=config["seed"],

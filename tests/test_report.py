@@ -66,7 +66,9 @@ def test_report_tables_and_plots(tmp_path):
                          "fallback_rate": 0.1, "failed_rate": 0.1, "reasons": {"split_failed": 1, "empty_component": 1}},
         "reference": {"datapoints": 5, "scored": 5, "components": 12,
                       "relation_aware_paths": {"joint": 5, "fallback": 0, "fallback_rate": 0.0},
-                      "relation_aware": {"chrf": 40.0, "bleu": 10.0}, "per_component": {"chrf": 35.0, "bleu": 8.0}}}))
+                      "relation_aware": {"chrf": 40.0, "bleu": 10.0}, "per_component": {"chrf": 35.0, "bleu": 8.0}},
+        "relation_kept": {"relation_aware": {"checked": 4, "kept": 3, "share": 0.75},
+                          "per_component": {"checked": 4, "kept": 3, "share": 0.75}}}))
     df = write_report(evals, cpt, toks, out, "t", ["en", "ru"], "bpe", translation_stats=stats)
     assert list(df["model"]) == ["source/base", "source/instruct", "init/bpe/let", "init/bpe/mean", "cpt/bpe/let",
                                  "cpt/bpe/mean", "lep/bpe/mean/conversion", "lep/bpe/mean/swap",
@@ -110,7 +112,8 @@ def test_report_tables_and_plots(tmp_path):
     assert list(zip(clo["objective"], clo["size"])) == [("original instruct", 0), ("clo", 5), ("clo", 10), ("sft", 10)]
     assert list(clo["in_lang_ru"]) == [0.35, 0.4, 0.45, 0.25]
     tr = pd.read_csv(tmp_path / "r/translation.csv")
-    assert list(tr["chrf"].fillna(0)) == [0, 40.0, 35.0] and tr["reasons"].iloc[0] == "split_failed 1; empty_component 1"
+    assert list(tr["chrf"].fillna(0)) == [0, 0, 0, 40.0, 35.0] and tr["reasons"].iloc[0] == "split_failed 1; empty_component 1"
+    assert list(tr["relation_kept"].fillna(0)) == [0, 0.75, 0.75, 0, 0]
     assert "## CLO vs SFT" in md or "## CLO vs SFT" in (tmp_path / "r/summary.md").read_text()
     # the papers' claims on these tables, first thing in the summary
     claims = pd.read_csv(tmp_path / "r/claims.csv")
@@ -121,7 +124,8 @@ def test_report_tables_and_plots(tmp_path):
         True,  # instruction tuning improves: 1.45 -> 1.35
         None,  # LET against FOCUS: no FOCUS
         True,  # CLO vs SFT at size 10: 0.45 vs 0.25 (size 5 has no SFT)
-        True,  # relation-aware 40 > per-component 35
+        True,  # relation-aware 40 > per-component 35, relation kept as often (0.75 both)
     ], claims
+    assert claims["evidence"].iloc[-1] == "chrF 40.00 vs 35.00; reply's relation to the passage kept 0.75 vs 0.75"
     assert claims["evidence"].iloc[0] == "bpb_ru 1.450-1.500 vs 2.100"
     assert md.startswith("# t\n\n## The papers' claims on this run") and "`make reproduce`" in md

@@ -113,6 +113,9 @@ def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp
     ref = stats["reference"]
     assert ref["datapoints"] == 4 and ref["components"] == 12  # three paragraphs per page
     assert ref["relation_aware"]["chrf"] > 50 and ref["per_component"]["chrf"] == ref["relation_aware"]["chrf"]
+    # word for word has no context: the reply keeps its relation to the passage as often either way
+    kept = stats["relation_kept"]
+    assert kept["relation_aware"]["checked"] > 5 and kept["relation_aware"] == kept["per_component"]
     assert json.loads((tmp_path / "stats.json").read_text()) == stats
 
 
@@ -140,6 +143,17 @@ def test_model_backend_without_a_model_is_refused_at_config_time():
     check_translate_config(cfg)
     cfg["translate"]["backend"] = "hf_seq2seq"
     with pytest.raises(LangadaptError, match="'translate.model'"):
+        check_translate_config(cfg)
+    cfg["translate"]["model"] = "train"
+    with pytest.raises(LangadaptError, match=r"^config key 'translate.model': 'train' trains a causal LM; use backend "
+                                             r"causal_lm$"):
+        check_translate_config(cfg)
+    cfg["translate"]["backend"] = "causal_lm"
+    cfg["corpus"]["parallel"]["enabled"] = True
+    check_translate_config(cfg)
+    cfg["corpus"]["parallel"]["enabled"] = False
+    with pytest.raises(LangadaptError, match=r"'train' learns from the parallel corpus, and corpus.parallel.enabled "
+                                             r"is false$"):
         check_translate_config(cfg)
     cfg["clo"]["enabled"] = False  # nothing translates then
     check_translate_config(cfg)
@@ -190,3 +204,67 @@ def test_seq2seq_backend_loads_and_generates(tmp_path, byte_level_tok):
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
     with pytest.raises(LangadaptError, match="'translate.model'"):
         make_translator("hf_seq2seq")
+
+
+PAIRS = [{"id": f"page{i // 3}#p{i}", "en": f"Open the file {i}.", "ru": f"Открыть файл {i}."} for i in range(7)]
+
+
+def test_the_trained_translators_examples_are_pairs_joined_groups_and_templates():
+    from langadapt.data.instructions import TEMPLATES
+    from langadapt.translate.pipeline import CausalLMTranslator
+    from langadapt.translate.trained import translation_conversations
+
+    convs = translation_conversations(PAIRS + [{"id": "x#1", "en": "y" * 70, "ru": "z"}], "parts of a page", "en", "ru",
+                                      max_chars=60, template_copies=2, seed=0)
+    prompts = {c[0]["content"]: c[1]["content"] for c in convs}
+    say = CausalLMTranslator.PROMPT.format(src="English", tgt="Russian", text="{}").format
+    assert all(prompts[say(p["en"])] == p["ru"] for p in PAIRS) and say("y" * 70) not in prompts  # too long
+    # pages 0 and 1 give a group of three each, page 2's one pair none; joined as the relation-aware path joins
+    assert prompts[say(join_components([p["en"] for p in PAIRS[:3]], "parts of a page"))] == \
+        "[1] Открыть файл 0.\n[2] Открыть файл 1.\n[3] Открыть файл 2."
+    assert prompts[say(join_components([p["en"] for p in PAIRS[3:6]], "parts of a page"))] == \
+        join_components([p["ru"] for p in PAIRS[3:6]], "")
+    assert all(prompts[say(TEMPLATES["en"][k])] == TEMPLATES["ru"][k] for k in TEMPLATES["en"])
+    assert len(convs) == 7 + 2 + 2 * len(TEMPLATES["en"])
+
+
+def test_a_trained_translator_learns_its_pairs_and_answers_the_causal_lm_backends_prompt(tmp_path):
+    """Trained on the instruction templates (and a few pairs), the translator answers the backend's
+    own prompt with their translations, word for word, through its chat template."""
+    import json
+
+    from langadapt.data.instructions import TEMPLATES
+    from langadapt.translate.pipeline import make_translator
+    from langadapt.translate.trained import build_translator
+
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PAIRS))
+    info = build_translator(tmp_path / "pairs.jsonl", tmp_path / "translator", relation="r", src="en", tgt="ru",
+                            vocab_size=400, arch=dict(hidden_size=32, layers=1, heads=2, intermediate_size=64,
+                                                      max_len=160), max_chars=100, template_copies=8,
+                            train_cfg={"lr": 0.01, "batch_size": 8, "max_steps": 100, "warmup_steps": 10,
+                                       "logging_steps": 50}, seed=0)
+    assert info["examples"] == 7 + 2 + 8 * 4 and info["cut"] == info["no_reply"] == 0
+    tr = make_translator("causal_lm", model=str(tmp_path / "translator"), batch_size=4, max_new_tokens=48)
+    assert tr.translate(list(TEMPLATES["en"].values())) == list(TEMPLATES["ru"].values())
+    with pytest.raises(LangadaptError, match=r"^translate.trained: .* gives 0 translation examples"):
+        build_translator(tmp_path / "pairs.jsonl", tmp_path / "none", relation="r", src="en", tgt="ru", vocab_size=400,
+                         arch=dict(hidden_size=32, layers=1, heads=2, intermediate_size=64, max_len=64), max_chars=1,
+                         template_copies=0, train_cfg={"batch_size": 8}, seed=0)
+    with pytest.raises(LangadaptError, match=r"^translate.trained.max_len: 16 tokens hold no reply token of any of "
+                                             r"the 41 examples"):
+        build_translator(tmp_path / "pairs.jsonl", tmp_path / "none", relation="r", src="en", tgt="ru", vocab_size=400,
+                         arch=dict(hidden_size=32, layers=1, heads=2, intermediate_size=64, max_len=16), max_chars=100,
+                         template_copies=8, train_cfg={"batch_size": 8}, seed=0)
+    assert not (tmp_path / "none").exists()
+
+
+def test_relation_kept_counts_replies_that_still_copy_or_name_the_passages_first_or_last_word():
+    from langadapt.translate.pipeline import relation_kept, reply_relation
+
+    src = [["Repeat.", "Open the file.", "Open the file."], ["First word?", "Open the file.", "Open"],
+           ["Last word?", "Open the file.", "file"], ["Continue.", "Open the", "file."], ["Open the file."]]
+    assert [reply_relation(p) for p in src] == ["copy", "first", "last", None, None]
+    out = [["Повтори.", "Открой файл.", "Открой файл."], ["Первое?", "Открыть файл.", "открыть"],
+           ["Последнее?", "Открыть файл.", "документ"], ["Продолжи.", "Открыть", "файл."], ["Открыть файл."]]
+    assert relation_kept(src, out) == {"checked": 3, "kept": 2, "share": 2 / 3}
+    assert relation_kept(src, [None, *out[1:]]) == {"checked": 2, "kept": 1, "share": 0.5}  # untranslated: not checked

@@ -68,6 +68,18 @@ def test_default_dry_run_lists_every_stage():
     assert listed & STAGES == STAGES
 
 
+def test_a_trained_translator_is_built_from_the_parallel_corpus_before_translation(tmp_path):
+    """translate.model 'train': the translator is trained on corpus/parallel/train.jsonl (nothing
+    fetched), and the translation waits for it."""
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump({"translate": {"backend": "causal_lm", "model": "train"}}))
+    out = subprocess.run([SNAKEMAKE, "-n", "-F", "--cores", "2", "--configfile", "config.yaml", str(tmp_path / "t.yaml"),
+                          "--quiet", "rules", "--", "results/default/translate/stats.json"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    rules = [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
+    assert "train_translator" in rules and "corpus_parallel" in rules and "fetch_translator" not in rules
+    assert "localrules" not in out.stderr  # fetch_translator is declared local only where it exists
+
+
 def test_bad_config_value_stops_before_any_job(tmp_path):
     cfg = smoke_config(tmp_path, pretrain={"lr": -0.1})
     proc = subprocess.run([SNAKEMAKE, "--cores", "1", "--configfile", str(cfg)], cwd=ROOT, capture_output=True,

@@ -138,6 +138,11 @@ class CausalLMTranslator(Translator):
         return generate_replies(self.model, self.tok, prompts, self.max_new_tokens, self.batch_size)
 
 
+def language_name(code: str) -> str:
+    """How the prompt names a language (the code itself where no name is known)."""
+    return {"en": "English", "ru": "Russian"}.get(code, code)
+
+
 # ------------------------------------------------------------------ relation-aware translation
 
 
@@ -269,8 +274,7 @@ def make_translator(backend: str, *, dictionary=None, parallel=None, model=None,
     if backend == "hf_seq2seq":
         return Seq2SeqTranslator(model, src_code, tgt_code, batch_size, max_new_tokens, trust_remote_code)
     if backend == "causal_lm":
-        names = {"en": "English", "ru": "Russian"}
-        return CausalLMTranslator(model, names.get(src, src), names.get(tgt, tgt), batch_size, max_new_tokens,
+        return CausalLMTranslator(model, language_name(src), language_name(tgt), batch_size, max_new_tokens,
                                   trust_remote_code=trust_remote_code)
     raise LangadaptError(f"config key 'translate.backend': '{backend}' is unknown; choose from {', '.join(BACKENDS)}")
 
@@ -318,13 +322,53 @@ def reference_scores(translator: Translator, pairs: list[dict], relation: str, s
     return out
 
 
+def _word(text: str) -> str:
+    return text.strip(".,;:!?\"'()«»").casefold()
+
+
+def reply_relation(parts: list[str]) -> str | None:
+    """How a templated data point's reply relates to its passage, where it can be checked on any
+    translation: 'copy' (the reply is the passage), 'first' or 'last' (its first or last word)."""
+    if len(parts) != 3 or not parts[1].split():
+        return None
+    passage, reply = parts[1].strip(), parts[2].strip()
+    words = passage.split()
+    if reply == passage:
+        return "copy"
+    if reply.split() == [reply] and _word(reply) == _word(words[0]):
+        return "first"
+    if reply.split() == [reply] and _word(reply) == _word(words[-1]):
+        return "last"
+    return None
+
+
+def relation_kept(sources: list[list[str]], translations: list[list[str] | None]) -> dict:
+    """Of the data points whose reply is the passage, or its first or last word, and that
+    translated: the share whose translation still says so (the relation-aware paper's point: a
+    translator that sees the parts together keeps them consistent)."""
+    kept, checked = 0, 0
+    for src, out in zip(sources, translations):
+        kind = reply_relation(src)
+        if kind is None or out is None or len(out) != 3 or not out[1].split():
+            continue
+        checked += 1
+        passage, reply = out[1].strip(), out[2].strip()
+        if kind == "copy":
+            kept += reply == passage
+        else:
+            word = passage.split()[0 if kind == "first" else -1]
+            kept += _word(reply) == _word(word)
+    return {"checked": checked, "kept": kept, "share": kept / checked if checked else float("nan")}
+
+
 def build_translations(source_docs, out_jsonl, stats_json, translator: Translator, *, n: int, relation: str,
                        relation_aware: bool, max_chars: int, seed: int, parallel_heldout=None,
                        langs: tuple[str, str] = ("en", "ru"), eval_points: int = 200, spare: float = 0.1) -> dict:
     """translate/instructions.jsonl: templated source-language conversations with their
     translation (null where it failed) and the path each took, n × (1 + spare) of them so that
-    n translate; stats.json: fallback rate, reasons, and reference scores of both paths on
-    held-out parallel data."""
+    n translate; stats.json: fallback rate, reasons, how often each path keeps the relation of
+    reply to passage (on the first eval_points data points), and reference scores of both paths
+    on held-out parallel data."""
     convs = instruction_conversations(read_lines(source_docs), math.ceil(n * (1 + spare)), seed, max_chars, langs[0])
     points = [conversation_components(c) for c in convs]
     done, tlog = translate_datapoints(points, translator, relation, relation_aware)
@@ -337,6 +381,12 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
             f.write(json.dumps({langs[0]: conv, langs[1]: parts and components_conversation(parts), "path": path},
                                ensure_ascii=False) + "\n")
     stats = {"translator": translator.info(), "instructions": tlog.summary()}
+    if eval_points:  # the same data points translated the other way too, for the comparison
+        some = points[:eval_points]
+        other, _ = translate_datapoints(some, translator, relation, relation_aware=not relation_aware)
+        ways = {relation_aware: done[:eval_points], not relation_aware: other}
+        stats["relation_kept"] = {"relation_aware": relation_kept(some, ways[True]),
+                                  "per_component": relation_kept(some, ways[False])}
     if parallel_heldout is not None:
         pairs = [json.loads(line) for line in read_lines(parallel_heldout)]
         stats["reference"] = reference_scores(translator, pairs, relation, langs[0], langs[1], eval_points)
