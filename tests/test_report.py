@@ -127,5 +127,19 @@ def test_report_tables_and_plots(tmp_path):
         True,  # relation-aware 40 > per-component 35, relation kept as often (0.75 both)
     ], claims
     assert claims["evidence"].iloc[-1] == "chrF 40.00 vs 35.00; reply's relation to the passage kept 0.75 vs 0.75"
-    assert claims["evidence"].iloc[0] == "bpb_ru 1.450-1.500 vs 2.100"
+    # only the propagated vocabulary's tokenizer counts (extended's 2.6 is not propagated here)
+    assert claims["evidence"].iloc[0] == "chars_per_token_ru 3.10-3.10 vs 2.00; bpb_ru 1.450-1.500 vs 2.100"
     assert md.startswith("# t\n\n## The papers' claims on this run") and "`make reproduce`" in md
+
+
+def test_the_efficiency_claim_asks_for_fewer_tokens_at_the_originals_quality():
+    from langadapt.eval.report import claims
+
+    lep = pd.DataFrame({"vocab": ["", "bpe", "bpe"], "init": ["", "mean", "mean"], "prop": ["", "swap", "conversion"],
+                        "bpb_ru": [1.60, 1.62, 1.64]})
+    tok = pd.DataFrame({"tokenizer": ["source", "bpe"], "kind": ["source", "bpe"], "chars_per_token_ru": [2.97, 3.16]})
+    holds = lambda lep, tok: claims(lep, pd.DataFrame(), pd.DataFrame(), ["en", "ru"], tok=tok)["holds"].iloc[0]  # noqa: E731
+    assert holds(lep, tok) is True  # worse by 0.04 bpb, within 0.05, in 6% fewer tokens
+    assert holds(lep.assign(bpb_ru=[1.60, 1.62, 1.66]), tok) is False  # conversion 0.06 worse
+    assert holds(lep, tok.assign(chars_per_token_ru=[2.97, 2.90])) is False  # more tokens
+    assert holds(lep, None) is None  # no tokenizer table: not decided
