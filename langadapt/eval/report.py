@@ -155,7 +155,9 @@ def translation_table(stats_json) -> pd.DataFrame:
                          "per_component": 0 if name == "relation_aware" else ref["scored"], "failed": 0,
                          "fallback_rate": paths["fallback_rate"] if name == "relation_aware" else float("nan"),
                          "chrf": ref[name]["chrf"], "bleu": ref[name]["bleu"]})
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    counts = [c for c in ("datapoints", "joint", "fallback", "per_component", "failed") if c in df]
+    return df.astype(dict.fromkeys(counts, "Int64"))  # counts stay integers beside empty cells
 
 
 # how close "keeps" and "within" are at the miniature's noise (64 items, 64 documents)
@@ -318,7 +320,7 @@ def plot_lep(lep: pd.DataFrame, tune: pd.DataFrame, lang: str, out_png) -> None:
 
 def to_markdown(df: pd.DataFrame, title: str) -> str:
     cols = list(df.columns)
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    fmt = lambda v: "" if pd.isna(v) else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
     lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
