@@ -35,12 +35,14 @@ def test_each_translated_conversation_gives_two_opposite_pairs():
 
 
 def test_loss_values_by_hand():
-    z = torch.zeros(2)
-    loss, pref, nll = clo_loss(torch.tensor([-1.0, -4.0]), torch.tensor([-3.0, -2.0]), z, z,
-                               torch.tensor([2, 4]), torch.tensor([0.0, 1.0]), beta=0.5, nll_weight=2.0)
-    want_pref = -(torch.nn.functional.logsigmoid(torch.tensor(1.0)) + torch.nn.functional.logsigmoid(torch.tensor(-1.0))) / 2
-    assert torch.isclose(pref, want_pref) and torch.isclose(nll, torch.tensor(1.0))  # 4 nats over 4 tokens
-    assert torch.isclose(loss, want_pref + 2.0)
+    z = torch.zeros(3)
+    loss, pref, nll = clo_loss(torch.tensor([-1.0, -4.0, -3.0]), torch.tensor([-3.0, -2.0, -3.0]), z, z,
+                               torch.tensor([2, 4, 1]), torch.tensor([0.0, 1.0, 1.0]), beta=0.5, nll_weight=2.0)
+    ls = torch.nn.functional.logsigmoid
+    want_pref = -(ls(torch.tensor(1.0)) + ls(torch.tensor(-1.0)) + ls(torch.tensor(0.0))) / 3
+    # the target replies' 7 nats over their 5 tokens (a mean of per-reply means would say 2.0)
+    assert torch.isclose(pref, want_pref) and torch.isclose(nll, torch.tensor(1.4))
+    assert torch.isclose(loss, want_pref + 2.8)
 
 
 def test_one_step_prefers_the_right_language(byte_level_tok):

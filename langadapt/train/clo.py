@@ -71,11 +71,12 @@ def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor, plain: bool =
 
 
 def clo_loss(pol_c, pol_r, ref_c, ref_r, len_c, target, beta: float, nll_weight: float):
-    """DPO on (chosen, rejected) plus the per-token NLL of the chosen reply of target-language
-    prompts. Returns (loss, preference part, NLL part)."""
+    """DPO on (chosen, rejected) plus the NLL of the chosen replies of target-language prompts,
+    per token over the batch as SFT's (a mean of per-reply means weighs a one-word reply's end of
+    turn like a whole passage, and taught the default's instruct model to stop at once: Russian
+    answers 0.17 of prompts instead of 0.75, docs/results.md). Returns (loss, preference part, NLL part)."""
     pref = -F.logsigmoid(beta * ((pol_c - ref_c) - (pol_r - ref_r))).mean()
-    n_target = target.sum()
-    nll = (-(pol_c / len_c.clamp_min(1)) * target).sum() / n_target.clamp_min(1)
+    nll = -(pol_c * target).sum() / (len_c * target).sum().clamp_min(1)
     return pref + nll_weight * nll, pref, nll
 
 
