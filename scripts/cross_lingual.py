@@ -13,6 +13,7 @@ launch.job(
     n=int(snakemake.wildcards.size),
     beta=c["beta"],
     nll_weight=c["nll_weight"],
+    nll_on=c["nll_on"],
     train_cfg=c["train"],
     max_len=c["max_len"],
     seed=p.seed,

@@ -43,6 +43,9 @@ def test_loss_values_by_hand():
     # the target replies' 7 nats over their 5 tokens (a mean of per-reply means would say 2.0)
     assert torch.isclose(pref, want_pref) and torch.isclose(nll, torch.tensor(1.4))
     assert torch.isclose(loss, want_pref + 2.8)
+    _, _, both = clo_loss(torch.tensor([-1.0, -4.0, -3.0]), torch.tensor([-3.0, -2.0, -3.0]), z, z,
+                          torch.tensor([2, 4, 1]), torch.tensor([0.0, 1.0, 1.0]), beta=0.5, nll_weight=2.0, nll_on="both")
+    assert torch.isclose(both, torch.tensor(8 / 7))  # every chosen reply: 8 nats over 7 tokens
 
 
 def test_one_step_prefers_the_right_language(byte_level_tok):

@@ -70,13 +70,15 @@ def sequence_logps(model, ids: torch.Tensor, labels: torch.Tensor, plain: bool =
     return lp.sum(1), (lab != -100).sum(1)
 
 
-def clo_loss(pol_c, pol_r, ref_c, ref_r, len_c, target, beta: float, nll_weight: float):
-    """DPO on (chosen, rejected) plus the NLL of the chosen replies of target-language prompts,
-    per token over the batch as SFT's (a mean of per-reply means weighs a one-word reply's end of
-    turn like a whole passage, and taught the default's instruct model to stop at once: Russian
-    answers 0.17 of prompts instead of 0.75, docs/results.md). Returns (loss, preference part, NLL part)."""
+def clo_loss(pol_c, pol_r, ref_c, ref_r, len_c, target, beta: float, nll_weight: float, nll_on: str = "target"):
+    """DPO on (chosen, rejected) plus the NLL of the chosen replies of target-language prompts
+    (`nll_on` 'target', the paper's) or of every prompt ('both'), per token over the batch as
+    SFT's (a mean of per-reply means weighs a one-word reply's end of turn like a whole passage,
+    and taught the default's instruct model to stop at once: Russian answers 0.17 of prompts
+    instead of 0.75, docs/results.md). Returns (loss, preference part, NLL part)."""
     pref = -F.logsigmoid(beta * ((pol_c - ref_c) - (pol_r - ref_r))).mean()
-    nll = -(pol_c * target).sum() / (len_c * target).sum().clamp_min(1)
+    w = target if nll_on == "target" else torch.ones_like(target)
+    nll = -(pol_c * w).sum() / (len_c * w).sum().clamp_min(1)
     return pref + nll_weight * nll, pref, nll
 
 
@@ -105,7 +107,7 @@ def reference_logps(model, enc: dict[str, np.ndarray], batch_size: int = 16, pla
     return out
 
 
-def clo_trainer_class(beta: float, nll_weight: float, plain: bool = True):
+def clo_trainer_class(beta: float, nll_weight: float, plain: bool = True, nll_on: str = "target"):
     """A Hugging Face Trainer whose loss is CLO's (so scheduling, accumulation, logging and
     multi-GPU launch stay the Trainer's)."""
     class CLOTrainer(Trainer):
@@ -115,7 +117,7 @@ def clo_trainer_class(beta: float, nll_weight: float, plain: bool = True):
             lp, n = sequence_logps(model, ids, lab, plain)
             b = len(inputs["chosen_ids"])
             loss, _, _ = clo_loss(lp[:b], lp[b:], inputs["ref_chosen"], inputs["ref_rejected"], n[:b],
-                                  inputs["target"], beta, nll_weight)
+                                  inputs["target"], beta, nll_weight, nll_on)
             return (loss, None) if return_outputs else loss
 
     return CLOTrainer
@@ -152,7 +154,8 @@ def read_translations(path, n: int, langs: tuple[str, str] = ("en", "ru")) -> tu
 
 def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: int, beta: float,
                         nll_weight: float, train_cfg: dict, max_len: int, seed: int,
-                        langs: tuple[str, str] = ("en", "ru"), trust_remote_code: bool = False) -> dict:
+                        langs: tuple[str, str] = ("en", "ru"), trust_remote_code: bool = False,
+                        nll_on: str = "target") -> dict:
     """clo/{n}/ or sft/{n}/: the instruct model trained on n translated conversations, attention
     layers only; CLO on both preference examples per conversation, SFT on the translations."""
     if objective not in ("clo", "sft"):
@@ -166,7 +169,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
             plain = head_is_plain(model, *(torch.from_numpy(enc[f"chosen_{k}"]) for k in ("ids", "labels")))
             ref_c, ref_r = reference_logps(model, enc, kw["batch_size"], plain)
             data = PreferenceData(enc, ref_c, ref_r)
-            trainer_cls = clo_trainer_class(beta, nll_weight, plain)
+            trainer_cls = clo_trainer_class(beta, nll_weight, plain, nll_on)
         else:
             ids, labels = sft_examples(tok, tgt, max_len)
             data, trainer_cls = BlockDataset(ids, labels), None
