@@ -35,10 +35,11 @@ def check_blocks(shards: TokenShards) -> None:
                              f"({have} tokens in {len(shards.meta)} shards)")
 
 
-def mixed_blocks(target: TokenShards, source: TokenShards | None = None, share: float = 0.0):
+def mixed_blocks(target: TokenShards, source: TokenShards | None = None, share: float = 0.0, warn: bool = True):
     """CPT's blocks: every target-language block, plus source-language blocks spread evenly over
     the source text so that they make `share` of the whole (LEP's CPT mixes the target language
-    with English: shared tokens keep being used as the source language uses them)."""
+    with English: shared tokens keep being used as the source language uses them). A source text
+    too short for the share is warned about (`warn`), one with no block refused."""
     blocks = TokenBlockDataset(target)
     if not share:
         return blocks
@@ -47,7 +48,7 @@ def mixed_blocks(target: TokenShards, source: TokenShards | None = None, share: 
     if have == 0:
         raise LangadaptError(f"pretrain.source_share {share}: the source-language training text gives no full block "
                              f"of {target.block_size} tokens")
-    if have < want:
+    if have < want and warn:
         log.warning("pretrain.source_share %.2f asks for %d source blocks; the text has %d (share %.2f)",
                     share, want, have, have / (have + len(target)))
     picked = np.linspace(0, have - 1, min(want, have)).round().astype(np.int64)
@@ -100,7 +101,7 @@ def run_cpt(init_dir, token_shards: list, heldout_file, out_dir, cfg: dict, seed
     if cfg.get("source_share"):
         source = TokenShards(source_shards, cfg["block_size"])
         source.check_tokenizer(tok, f"initialized model {init_dir}")
-        mixed_blocks(shards, source, cfg["source_share"])  # its errors before the model loads
+        mixed_blocks(shards, source, cfg["source_share"], warn=False)  # its errors before the model loads
     model = load_model(init_dir)
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         # what a checkpoint must have been written for: these settings, seed and input files
