@@ -33,9 +33,9 @@ LOCALRULES = {"corpus_deb", "corpus_source", "corpus_split", "corpus_parallel", 
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 
 
-def gpu_config(tmp: Path, results: Path | None = None) -> Path:
+def gpu_config(tmp: Path, results: Path | None = None, **changes) -> Path:
     """The smoke config with a GPU per model job and other resources than the schema's defaults."""
-    cfg = yaml.safe_load(smoke_config(tmp).read_text())
+    cfg = yaml.safe_load(smoke_config(tmp, **changes).read_text())
     cfg["resources"] = {"gpu_rules": {"gpu": 1, "cpus_per_gpu": 4, "mem_mb": 6000, "runtime": 90}}
     if results:
         cfg["results_dir"] = str(results)
@@ -46,8 +46,11 @@ def gpu_config(tmp: Path, results: Path | None = None) -> Path:
 
 def test_profile_dry_run_puts_gpu_jobs_in_gpu_partition(tmp_path):
     """With gpu 1 in the config, every job of a rule with a gpu resource asks for one, with the
-    config's cpus_per_gpu, memory and time, in the profile's GPU partition; no other job goes there."""
-    out = subprocess.run([SNAKEMAKE, "-n", "--profile", "profiles/slurm", "--configfile", str(gpu_config(tmp_path))],
+    config's cpus_per_gpu, memory and time, in the profile's GPU partition; no other job goes there.
+    The translator is trained here (not fetched), so that its rule is in the DAG too."""
+    cfg = gpu_config(tmp_path, corpus={"parallel": {"enabled": True}},
+                     translate={"backend": "causal_lm", "model": "train"})
+    out = subprocess.run([SNAKEMAKE, "-n", "--profile", "profiles/slurm", "--configfile", str(cfg)],
                          cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
     jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", out, re.MULTILINE)
     assert len(jobs) > 80
