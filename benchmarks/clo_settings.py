@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from langadapt.core.io import read_lines
 from langadapt.core.stage import setup
 from langadapt.eval.evaluate import lang_docs
-from langadapt.eval.metrics import in_language
+from langadapt.eval.metrics import lang_scores
 from langadapt.models.generate import generate_replies
 from langadapt.models.io import load_chat_model
 from langadapt.train.clo import build_cross_lingual
@@ -34,7 +34,7 @@ def answers(model_dir, items: dict[str, list[dict]]) -> dict[str, float]:
     out = {}
     for lang, docs in items.items():
         replies = generate_replies(model, tok, [d["prompt"] for d in docs], 64, len(docs))
-        out[f"in {lang}"] = sum(in_language(r, lang) for r in replies) / len(replies)
+        out[f"in {lang}"] = sum(lang_scores(d, r)["in_language"] for d, r in zip(docs, replies)) / len(replies)
         out[f"length {lang}"] = sum(map(len, replies)) / max(1, sum(len(d["passage"]) for d in docs))
     return out
 
@@ -47,11 +47,14 @@ def main() -> None:
     ap.add_argument("--settings", nargs="+", default=["sft", "clo:0.1:1:target:0.0005", "clo:0.1:0:target:0.0005",
                                                        "clo:0.1:1:both:0.0005"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--source", default="en", help="the run's languages.source")
+    ap.add_argument("--target", default="ru", help="the run's languages.target")
     args = ap.parse_args()
     setup(threads=args.threads)
     res = Path(args.results)
-    items = {lang: lang_docs(read_lines(res / f"corpus/{lang}/heldout.txt"), args.items, 160, lang)
-             for lang in ("en", "ru")}
+    langs = (args.source, args.target)
+    items = {lang: lang_docs(read_lines(res / f"corpus/{lang}/heldout.txt"), args.items, 160, lang, langs)
+             for lang in langs}
     rows = [("original instruct", 0.0, answers(res / "models/source/instruct", items))]
     for spec in args.settings:
         objective, *rest = spec.split(":")
@@ -61,7 +64,7 @@ def main() -> None:
             build_cross_lingual(res / "models/source/instruct", res / "translate/instructions.jsonl", Path(tmp) / "m",
                                 objective=objective, n=args.n, beta=float(beta), nll_weight=float(nll_weight),
                                 nll_on=nll_on, train_cfg={"lr": float(lr), "batch_size": 8, "logging_steps": 1000},
-                                max_len=256, seed=0)
+                                max_len=256, seed=0, langs=langs)
             rows.append((spec, time.time() - t, answers(Path(tmp) / "m", items)))
     print(f"\n{'setting':32s} {'train s':>8s} " + " ".join(f"{k:>10s}" for k in rows[0][2]))
     for name, secs, got in rows:

@@ -122,7 +122,7 @@ def main() -> None:
         t = time.time()
         build_instruct_model(base_dir, res / "corpus" / "en" / "train" / "part-00000.txt", out,
                              n_examples=boot["instruct_examples"], max_len=boot["max_len"],
-                             train_cfg={**boot["instruct"], "lr": lr}, seed=0)
+                             train_cfg={**boot["instruct"], "lr": lr}, seed=0, lang="en")
         inst, itok = load_model(out).eval(), load_tokenizer(out)
         d = drift(inst, base)
         print(f"instruct lr {lr}: {time.time() - t:.0f} s; drift head {d['head']:.2f} embeddings "

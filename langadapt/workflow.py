@@ -13,6 +13,7 @@ import yaml
 
 from langadapt.core.errors import LangadaptError
 from langadapt.data.sources import files_source_paths
+from langadapt.lang.profiles import make_profile
 from langadapt.models.files import check_model_dir, is_local
 from langadapt.transfer.registry import PLM_METHODS
 
@@ -146,6 +147,60 @@ def lep_plan(config: dict, plan: dict[str, list[str]]) -> tuple[list[tuple], lis
     tuning = config["calibrate"]["enabled"] or config["instruct_tune"]["enabled"]
     tuned = [(v, i, lep["tune"]) for v, inits in plan.items() for i in inits if i in main] if tuning else []
     return props, tuned
+
+
+def language_profiles(config: dict) -> dict[str, dict]:
+    """The profiles of languages.source and .target (built in, with languages.profiles' overrides),
+    as rule params; and what the config leaves to them filled in, in place: the corpus sources
+    (each language's Debian sources), the LibreOffice help packages of the parallel corpus, the
+    dictionaries of translate and transfer.wechsel, NLLB codes, the lm-eval tasks of the target
+    (evaluate.builtin.profile_tasks), and calibrate.lang / instruct_tune.lang as language codes."""
+    langs = config["languages"]
+    if langs["source"] == langs["target"]:
+        raise LangadaptError(f"config key 'languages.target': '{langs['target']}' is the source language too")
+    over = langs.get("profiles") or {}
+    src, tgt = (make_profile(langs[role], over.get(langs[role]), f"languages.{role}") for role in ("source", "target"))
+    corpus = config["corpus"]
+    if not corpus.get("sources"):
+        corpus["sources"] = {f"{p.code}_{name}": {"kind": "deb", "lang": p.code, **spec}
+                             for p in (tgt, src) for name, spec in p.debian.items()}
+    for p in (src, tgt):
+        if not any(s["lang"] == p.code for s in corpus["sources"].values()):
+            raise LangadaptError(f"config key 'corpus.sources': none in '{p.code}' (and its profile knows no Debian "
+                                 f"corpus); add a source with lang {p.code}")
+    packages = corpus["parallel"]["packages"]
+    for p in (src, tgt):
+        if p.libreoffice_help:
+            packages.setdefault(p.code, p.libreoffice_help)
+        if corpus["parallel"]["enabled"] and p.code not in packages:
+            raise LangadaptError(f"config key 'corpus.parallel.packages.{p.code}': no LibreOffice help package known "
+                                 f"for '{p.code}'; name one, or set corpus.parallel.enabled false")
+    known = tgt.dictionaries.get(src.code)
+    for key, section in (("translate", config["translate"]), ("transfer.wechsel", config["transfer"]["wechsel"])):
+        if not section["dictionary_path"] and not section["dictionary_package"] and known:
+            section["dictionary_package"] = known.get("package")
+            section["dictionary_path"] = known.get("path")
+            section["dictionary_format"] = section["dictionary_format"] or known.get("format")
+        used = (config["clo"]["enabled"] and section["backend"] == "dictionary") if key == "translate" else \
+            any("wechsel" in methods for methods in transfer_plan(config).values())
+        if used and not section["dictionary_path"] and not section["dictionary_package"] and \
+                not corpus["parallel"]["enabled"]:
+            raise LangadaptError(f"config key '{key}.dictionary_package': no {src.code}-{tgt.code} dictionary known, "
+                                 "and corpus.parallel.enabled is false, so none can be induced; name one")
+    t = config["translate"]
+    if t["backend"] == "hf_seq2seq":
+        t["src_code"] = t["src_code"] or src.nllb
+        t["tgt_code"] = t["tgt_code"] or tgt.nllb
+    builtin = config["evaluate"]["builtin"]
+    if builtin.get("profile_tasks"):
+        builtin["tasks"] = list(dict.fromkeys([*builtin["tasks"], *tgt.lm_eval_tasks]))
+    for key in ("calibrate", "instruct_tune"):
+        lang = config[key]["lang"]
+        config[key]["lang"] = langs[lang] if lang in ("source", "target") else lang
+        if config[key]["lang"] not in (src.code, tgt.code):
+            raise LangadaptError(f"config key '{key}.lang': '{lang}' is neither the source ({src.code}) nor the "
+                                 f"target ({tgt.code}) language")
+    return {p.code: p.to_dict() for p in (src, tgt)}
 
 
 def check_corpus_config(config: dict) -> None:

@@ -41,8 +41,13 @@ rule wechsel_vectors:
             if WECHSEL["corpus"] == "parallel"
             else sample_text(TARGET)
         ),
-        dictionary=WECHSEL["dictionary_path"]
-        or f"{R}/corpus/debs/{WECHSEL['dictionary_package']}",
+        **dictionary_input(WECHSEL),
+        # no dictionary for the pair: word pairs induced from the aligned corpus
+        parallel=(
+            []
+            if dictionary_input(WECHSEL)
+            else f"{R}/corpus/parallel/train.jsonl"
+        ),
         lib=library("wechsel_vectors.py"),
     output:
         npz=f"{R}/aux/wechsel/{{vocab}}.npz",
@@ -58,7 +63,7 @@ rule wechsel_vectors:
         **resources_for("light"),
     params:
         cfg=WECHSEL,
-        langs=[SOURCE, TARGET],
+        langs=[PROFILES[SOURCE], PROFILES[TARGET]],
         seed=config["seed"],
     script:
         "../scripts/wechsel_vectors.py"

@@ -1,4 +1,4 @@
-# Relation-aware translation of English instruction data, and cross-lingual optimization
+# Relation-aware translation of source-language instruction data, and cross-lingual optimization
 # (CLO) against SFT on the same translated data, at each of clo.sizes.
 
 
@@ -23,7 +23,7 @@ if TRANSLATE["model"] == "train":
         params:
             cfg=TRANSLATE["trained"],
             relation=TRANSLATE["relation"],
-            langs=[SOURCE, TARGET],
+            langs=[PROFILES[SOURCE], PROFILES[TARGET]],
             seed=config["seed"],
         script:
             "../scripts/train_translator.py"
@@ -80,7 +80,7 @@ rule translate:
         # the translator's own training settings are the train_translator job's
         cfg={k: v for k, v in TRANSLATE.items() if k != "trained"},
         examples=max(CLO["sizes"]),
-        langs=[SOURCE, TARGET],
+        langs=[PROFILES[SOURCE], PROFILES[TARGET]],
         seed=config["seed"],
         trust_remote_code=config["models"]["trust_remote_code"],
     script:

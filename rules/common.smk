@@ -8,6 +8,7 @@ from langadapt.workflow import (
     check_local_models,
     check_results_dir,
     check_translate_config,
+    language_profiles,
     files_source_paths,
     lep_plan,
     train_shards,
@@ -22,6 +23,8 @@ try:
     PAIRS = [(v, i) for v in config["tokenizer"]["variants"] for i in PLAN[v]]
     # (vocab, init, prop) propagated; and those calibrate and instruct_tune start from
     PROPAGATED, TUNED = lep_plan(config, PLAN)
+    # each language's profile (rule params), and what the config leaves to them filled in
+    PROFILES = language_profiles(config)
     check_translate_config(config)
     check_results_dir(config)
     check_corpus_config(config)
@@ -203,14 +206,21 @@ TRANSLATE = config["translate"]
 CLO = config["clo"]
 
 
+def dictionary_input(section):
+    """A section's dictionary (translate, transfer.wechsel): its file, or its Debian package; none
+    where the language pair has none (word pairs are then induced from the parallel corpus)."""
+    if section["dictionary_path"]:
+        return {"dictionary": section["dictionary_path"]}
+    if section["dictionary_package"]:
+        return {"dictionary": f"{R}/corpus/debs/{section['dictionary_package']}"}
+    return {}
+
+
 def translator_inputs(wildcards):
     """The dictionary package (and the parallel training pairs that choose its senses), or the
     translation model the backend runs."""
     if TRANSLATE["backend"] == "dictionary":
-        inputs = {
-            "dictionary": TRANSLATE["dictionary_path"]
-            or f"{R}/corpus/debs/{TRANSLATE['dictionary_package']}"
-        }
+        inputs = dictionary_input(TRANSLATE)
         if config["corpus"]["parallel"]["enabled"]:
             inputs["senses"] = f"{R}/corpus/parallel/train.jsonl"
         return inputs

@@ -32,6 +32,7 @@ rule eval_tasks:
         copy_task=config["evaluate"]["copy"],
         lang_docs=config["evaluate"]["lang_docs"],
         builtin=config["evaluate"]["builtin"],
+        profiles=PROFILES,
         seed=config["seed"],
     script:
         "../scripts/eval_tasks.py"

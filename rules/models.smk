@@ -20,8 +20,8 @@ if KIND == "bootstrap":
 
     rule bootstrap_tokenizer:
         input:
-            en=sample_text(SOURCE),
-            ru=sample_text(TARGET),
+            source=sample_text(SOURCE),
+            target=sample_text(TARGET),
             lib=library("bootstrap_tokenizer.py"),
         output:
             directory(f"{R}/models/source/tokenizer"),
@@ -36,8 +36,8 @@ if KIND == "bootstrap":
             **resources_for("light"),
         params:
             vocab_size=BOOT["vocab_size"],
-            en_bytes=BOOT["en_bytes"],
-            ru_bytes=BOOT["ru_bytes"],
+            source_bytes=BOOT["source_bytes"],
+            target_bytes=BOOT["target_bytes"],
             seed=config["seed"],
         script:
             "../scripts/bootstrap_tokenizer.py"
@@ -71,8 +71,8 @@ if KIND in ("bootstrap", "rehearsal"):
     rule bootstrap_base:
         input:
             tokenizer=f"{R}/models/source/tokenizer",
-            en=sample_text(SOURCE),
-            ru=sample_text(TARGET),
+            source=sample_text(SOURCE),
+            target=sample_text(TARGET),
             lib=library("bootstrap_base.py"),
         output:
             directory(source_model("base")),
@@ -89,8 +89,8 @@ if KIND in ("bootstrap", "rehearsal"):
         params:
             arch=ARCH,
             train=BOOT["base"],
-            en_bytes=BOOT["en_bytes"],
-            ru_bytes=BOOT["ru_bytes"],
+            source_bytes=BOOT["source_bytes"],
+            target_bytes=BOOT["target_bytes"],
             seed=config["seed"],
         script:
             "../scripts/bootstrap_base.py"
@@ -98,7 +98,7 @@ if KIND in ("bootstrap", "rehearsal"):
     rule bootstrap_instruct:
         input:
             base=source_model("base"),
-            en=sample_text(SOURCE),
+            source=sample_text(SOURCE),
             lib=library("bootstrap_instruct.py"),
         output:
             directory(source_model("instruct")),
@@ -117,6 +117,7 @@ if KIND in ("bootstrap", "rehearsal"):
             max_len=BOOT["instruct_max_len"],
             train=BOOT["instruct"],
             family=REHEARSAL["family"] if KIND == "rehearsal" else None,
+            lang=PROFILES[SOURCE],
             seed=config["seed"],
         script:
             "../scripts/bootstrap_instruct.py"

@@ -19,6 +19,7 @@ rule calibration_data:
         cfg={
             k: v for k, v in CALIBRATE.items() if k not in ("lora", "train", "max_len")
         },
+        lang=PROFILES[CALIBRATE["lang"]],
         seed=config["seed"],
         trust_remote_code=config["models"]["trust_remote_code"],
     script:
@@ -42,7 +43,7 @@ rule instruct_tune_data:
         **resources_for("light"),
     params:
         n=TUNE["examples"],
-        lang=TUNE["lang"],
+        lang=PROFILES[TUNE["lang"]],
         copy_fraction=TUNE["copy_fraction"],
         copy_instruction=config["evaluate"]["copy"]["instruction"],
         max_chars=TUNE["max_chars"],

@@ -5,12 +5,12 @@ p = snakemake.params
 with snakemake_job(snakemake, p.seed):
     build_base_model(
         snakemake.input.tokenizer,
-        snakemake.input.en,
-        snakemake.input.ru,
+        snakemake.input.source,
+        snakemake.input.target,
         snakemake.output[0],
         arch=p.arch,
         train_cfg=p.train,
-        en_bytes=p.en_bytes,
-        ru_bytes=p.ru_bytes,
+        source_bytes=p.source_bytes,
+        target_bytes=p.target_bytes,
         seed=p.seed,
     )

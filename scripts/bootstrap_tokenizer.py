@@ -4,11 +4,11 @@ from langadapt.train.bootstrap import build_source_tokenizer
 p = snakemake.params
 with snakemake_job(snakemake, p.seed):
     build_source_tokenizer(
-        snakemake.input.en,
-        snakemake.input.ru,
+        snakemake.input.source,
+        snakemake.input.target,
         snakemake.output[0],
         vocab_size=p.vocab_size,
-        en_bytes=p.en_bytes,
-        ru_bytes=p.ru_bytes,
+        source_bytes=p.source_bytes,
+        target_bytes=p.target_bytes,
         seed=p.seed,
     )

@@ -8,7 +8,7 @@ with snakemake_job(snakemake, snakemake.params.seed):
         snakemake.input.docs,
         snakemake.output[0],
         n=c["prompts"],
-        lang=c["lang"],
+        lang=snakemake.params.lang,
         max_chars=c["max_chars"],
         max_new_tokens=c["max_new_tokens"],
         batch_size=c["batch_size"],

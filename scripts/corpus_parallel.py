@@ -5,7 +5,7 @@ with snakemake_job(snakemake):
     write_parallel(
         snakemake.input.src,
         snakemake.input.tgt,
-        snakemake.params.target,
+        tuple(snakemake.params.langs),
         snakemake.output.train,
         snakemake.output.heldout,
         heldout_fraction=snakemake.params.heldout_fraction,

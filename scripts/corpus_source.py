@@ -11,4 +11,5 @@ with snakemake_job(snakemake):
         min_chars=snakemake.params.min_chars,
         min_script_ratio=snakemake.params.min_script_ratio,
         invalid_utf8=snakemake.params.invalid_utf8,
+        lang=snakemake.params.lang,
     )

@@ -17,4 +17,5 @@ with snakemake_job(snakemake):
         seed=p.seed,
         builtin=p.builtin["tasks"],
         num_fewshot=p.builtin["num_fewshot"],
+        profiles=p.profiles,
     )

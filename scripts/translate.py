@@ -7,6 +7,7 @@ with snakemake_job(snakemake, p.seed):
     translator = make_translator(
         c["backend"],
         dictionary=i.get("dictionary"),
+        dictionary_format=c["dictionary_format"],
         parallel=i.get("senses"),
         model=i.get("model"),
         src=p.langs[0],

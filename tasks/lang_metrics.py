@@ -4,4 +4,4 @@ from langadapt.eval.metrics import lang_scores
 
 
 def process_results(doc, results):
-    return lang_scores(doc["lang"], results[0])
+    return lang_scores(doc, results[0])

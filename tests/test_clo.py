@@ -101,7 +101,7 @@ def test_build_cross_lingual_trains_attention_only(tmp_path, byte_level_tok):
     for objective in ("clo", "sft"):
         info = build_cross_lingual(tmp_path / "instruct", tmp_path / "tr.jsonl", tmp_path / objective,
                                    objective=objective, n=6, beta=0.5, nll_weight=1.0, train_cfg=train_cfg,
-                                   max_len=64, seed=0)
+                                   max_len=64, seed=0, langs=("en", "ru"))
         assert info["examples"] == (12 if objective == "clo" else 6)
         new = load_model(tmp_path / objective).state_dict()
         changed = {k for k in old if not torch.equal(old[k], new[k])}
@@ -109,5 +109,6 @@ def test_build_cross_lingual_trains_attention_only(tmp_path, byte_level_tok):
         assert (tmp_path / objective / "loss.csv").exists()
     with pytest.raises(LangadaptError, match="fewer than the 7"):
         build_cross_lingual(tmp_path / "instruct", tmp_path / "tr.jsonl", tmp_path / "x", objective="clo", n=7,
-                            beta=0.5, nll_weight=1.0, train_cfg=train_cfg, max_len=64, seed=0)
+                            beta=0.5, nll_weight=1.0, train_cfg=train_cfg, max_len=64, seed=0,
+                            langs=("en", "ru"))
     assert not (tmp_path / "x").exists()

@@ -84,7 +84,7 @@ def test_reproduce_is_the_default_made_larger(tmp_path):
     default, merged = validate_config(default, SCHEMA), validate_config(merged, SCHEMA)
     assert merged["experiment"] == "reproduce" and merged["corpus"] == default["corpus"]
     boot, dboot = merged["models"]["bootstrap"], default["models"]["bootstrap"]
-    assert boot["ru_bytes"] >= 10 * dboot["ru_bytes"] and boot["base"]["max_steps"] > dboot["base"]["max_steps"]
+    assert boot["target_bytes"] >= 10 * dboot["target_bytes"] and boot["base"]["max_steps"] > dboot["base"]["max_steps"]
     assert boot["base"]["lr"] == dboot["base"]["lr"]  # a key it does not name is the default's
     assert merged["pretrain"]["max_steps"] >= 4 * default["pretrain"]["max_steps"]
     assert merged["pretrain"]["source_share"] == default["pretrain"]["source_share"] > 0

@@ -65,7 +65,7 @@ def test_libreoffice_alignment_by_paragraph_id(tmp_path):
         p.mkdir(parents=True)
         (p / "page.html").write_text(f'<p id="par_1" class="x">{a}</p><p id="par_2">{b}</p>')
     pairs = corpus.align_parallel(corpus.libreoffice_paragraphs(tmp_path / "en-US", {}),
-                                  corpus.libreoffice_paragraphs(tmp_path / "ru", {}), "ru", min_chars=5)
+                                  corpus.libreoffice_paragraphs(tmp_path / "ru", {}), ("en", "ru"), min_chars=5)
     assert pairs == [{"id": "swriter/page.html#par_1", "en": "Select the text you want to change.",
                       "ru": "Выделите текст, который требуется изменить."}]
 
@@ -114,11 +114,14 @@ def test_script_shares_of_a_batch_are_the_per_document_regex_counts():
     """The batch's table lookup counts exactly what the regexes match, astral characters included."""
     import re
 
-    texts = ["Привет, мир! Hello", "123 456 ___", "ɐ ǅ Ⅻ ² 𝔸𝔹 Жж 😀", "English only", "Смешанный text ёЁ", "x"]
+    import regex
+
+    texts = ["Привет, мир! Hello", "123 456 ___", "ɐ ǅ Ⅻ ² 𝔸𝔹 Жж 😀", "English only", "Смешанный text ёЁ", "x",
+             "한국어 텍스트 abc", "Ça été déjà vu"]
     letter = re.compile(r"[^\W\d_]")
-    for lang in ("ru", "en"):
+    for lang, script in (("ru", r"\p{Cyrillic}"), ("en", r"\p{Latin}"), ("ko", r"\p{Hangul}")):
         want = []
         for t in texts:
             n = len(letter.findall(t))
-            want.append(len(corpus.SCRIPTS[lang].findall(t)) / n if n else 0.0)
+            want.append(len([c for c in letter.findall(t) if regex.fullmatch(script, c)]) / n if n else 0.0)
         assert corpus.script_shares(texts, lang).tolist() == want

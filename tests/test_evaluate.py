@@ -146,11 +146,24 @@ def test_copy_longer_than_the_context_is_refused_before_running(tmp_path, tiny_m
     assert not (tmp_path / "e.json").exists()
 
 
-def test_in_language_by_script():
-    from langadapt.eval.metrics import in_language
+def test_response_language_by_script_and_between_languages_of_one_script_by_the_identifier():
+    from langadapt.eval.evaluate import lang_docs
+    from langadapt.eval.metrics import lang_scores
 
-    assert in_language("Привет, мир! OK", "ru") == 1.0 and in_language("Hello, мир", "ru") == 0.0
-    assert in_language("Hello world", "en") == 1.0 and in_language("12 345 ...", "en") == 0.0
+    ru, en = (lang_docs(["Один два три четыре пять шесть.", "One two three four five six."], 1, 100, code,
+                        others=["ru", "en"])[0] for code in ("ru", "en"))
+    assert ru["rivals"] == [] and en["rivals"] == []  # Cyrillic and Latin: the script decides
+    assert lang_scores(ru, "Привет, мир! OK")["in_language"] == 1.0 and lang_scores(ru, "Hello, мир")["in_language"] == 0
+    assert lang_scores(en, "Hello world")["in_language"] == 1.0 and lang_scores(en, "12 345 ...")["in_language"] == 0
+    # French and English: both Latin, so the identifier tells them apart
+    fr, en = (lang_docs(["Un deux trois quatre cinq six."], 1, 100, code, others=["en", "fr"])[0] for code in ("fr", "en"))
+    assert fr["rivals"] == ["en"] and en["rivals"] == ["fr"] and fr["prompt"].startswith("Répète") or \
+        fr["prompt"].startswith(("Continue", "Quel"))
+    french, english = "Ouvrez le fichier et enregistrez vos modifications.", "Open the file and save your changes."
+    assert [lang_scores(fr, t)["in_language"] for t in (french, english)] == [1.0, 0.0]
+    assert [lang_scores(en, t)["in_language"] for t in (french, english)] == [0.0, 1.0]
+    ko = lang_docs(["하나 둘 셋 넷 다섯 여섯."], 1, 100, "ko", others=["en", "ko"])[0]
+    assert ko["rivals"] == [] and lang_scores(ko, "파일을 엽니다.")["in_language"] == 1.0
 
 
 def test_builtin_tasks_run_beside_the_local_ones_and_reach_the_summary(tmp_path, tiny_model, byte_level_tok, ru_docs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from langadapt.core.deps import import_closure, imported_modules, module_file
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "langadapt"
 # bottom to top: a module may import from its own layer or the layers below it
-LAYERS = ["core", "data", "models", "vocab", "transfer", "train", "translate", "eval", "workflow"]
+LAYERS = ["core", "lang", "data", "models", "vocab", "transfer", "train", "translate", "eval", "workflow"]
 
 
 def modules() -> dict[str, Path]:
@@ -248,3 +249,41 @@ def test_closure_holds_every_module_the_script_really_imports(script):
     loaded = {str(module_file(m)) for m in out.stdout.split()}
     closure = set(import_closure(ROOT / "scripts" / script, extra))
     assert loaded and loaded <= closure, sorted(loaded - closure)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body and \
+                isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            out.add(id(node.body[0].value))
+    return out
+
+
+def test_no_language_is_written_into_the_code_but_in_its_profile():
+    """Every fact about a language is in langadapt/lang/profiles.py: no string in the library,
+    the scripts, the task hooks or the rules is a built-in language's code or holds its name
+    (docstrings and comments may speak of them). Planted: the old `{"en": "English", "ru": "Russian"}`
+    is caught."""
+    from langadapt.lang.profiles import BUILTIN
+
+    codes = set(BUILTIN)
+    names = re.compile(r"\b(" + "|".join(p["name"] for p in BUILTIN.values()) + r")\b", re.IGNORECASE)
+
+    def literals(source: str) -> list[str]:
+        tree = ast.parse(source)
+        skip = _docstrings(tree)
+        return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                and id(n) not in skip and (n.value in codes or names.search(n.value))]
+
+    assert sorted(literals('NAMES = {"en": "English", "ru": "Russian"}')) == ["English", "Russian", "en", "ru"]
+    profiles = PACKAGE / "lang" / "profiles.py"
+    files = [p for p in [*PACKAGE.rglob("*.py"), *(ROOT / "scripts").glob("*.py"), *(ROOT / "tasks").glob("*.py")]
+             if p != profiles]
+    found = {str(p.relative_to(ROOT)): hits for p in files if (hits := literals(p.read_text()))}
+    quoted = re.compile(r"""["'](""" + "|".join(codes) + r""")["']""")
+    for smk in [ROOT / "Snakefile", *(ROOT / "rules").glob("*.smk")]:
+        code = "\n".join(line.split("#", 1)[0] for line in smk.read_text().splitlines())
+        if hits := quoted.findall(code) + names.findall(code):
+            found[str(smk.relative_to(ROOT))] = hits
+    assert found == {}

@@ -3,7 +3,7 @@
 import pytest
 
 from langadapt.core.errors import LangadaptError
-from langadapt.translate.lexicon import build_lexicon
+from langadapt.data.lexicon import build_lexicon
 from langadapt.translate.pipeline import DictionaryTranslator
 
 # Mueller-like: the wrong sense listed first, "click" missing, "the" with a junk sense
@@ -22,7 +22,7 @@ def _parallel():
 
 
 def test_corpus_chooses_the_sense_learns_missing_words_and_drops_articles():
-    lex = build_lexicon(PAIRS, _parallel())
+    lex = build_lexicon(PAIRS, _parallel(), "en", "ru")
     out = lex.translate_words(["file", "files", "the", "click", "window", "spam"])
     assert out["file"] in ("файл", "файлы") and out["files"] == out["file"]  # not напильник; inflection shares the stem
     assert out["the"] == ""  # in every sentence, tied to no Russian word more than by chance
@@ -32,16 +32,25 @@ def test_corpus_chooses_the_sense_learns_missing_words_and_drops_articles():
 
 
 def test_without_a_corpus_the_first_listed_sense():
-    lex = build_lexicon(PAIRS)
+    lex = build_lexicon(PAIRS, None, "en", "ru")
     assert lex.translate_words(["file", "the"]) == {"file": "напильник", "the": "этот"}
 
 
 def test_translator_hands_a_dropped_capital_on_and_keeps_indicators():
-    tr = DictionaryTranslator(PAIRS, _parallel())
+    tr = DictionaryTranslator(PAIRS, _parallel(), "en", "ru")
     got = tr.translate(["[1] The window 2.\n[2] Click the menu, then save the file."])[0]
     assert got.startswith("[1] Окно 2.\n[2] Щёлкните меню, then сохраните файл") and "напильник" not in got
 
 
 def test_a_dictionary_without_single_words_is_refused():
     with pytest.raises(LangadaptError, match="no single-word"):
-        build_lexicon([("open up", "раскрыть")])
+        build_lexicon([("open up", "раскрыть")], None, "en", "ru")
+
+
+def test_without_a_dictionary_word_pairs_are_induced_from_the_aligned_corpus():
+    """A pair with no dictionary (English-Korean in Debian): the corpus's own associations, one
+    target word per source word; function words tied to nothing are left out."""
+    from langadapt.data.lexicon import induced_pairs
+
+    pairs = dict(induced_pairs(_parallel(), "en", "ru"))
+    assert (pairs["click"], pairs["menu"], pairs["save"]) == ("щёлкните", "меню", "сохраните") and "the" not in pairs

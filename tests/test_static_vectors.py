@@ -32,7 +32,7 @@ def test_mueller_pairs(tmp_path):
     path = tmp_path / "m.dict.dz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write(MUELLER)
-    assert read_mueller(path) == [("window", "окно"), ("window", "оконный"), ("table", "стол"), ("table", "пища")]
+    assert read_mueller(path, "en", "ru") == [("window", "окно"), ("window", "оконный"), ("table", "стол"), ("table", "пища")]
 
 
 def test_dictionary_from_package_dir_or_pairs_file(tmp_path):
@@ -40,12 +40,12 @@ def test_dictionary_from_package_dir_or_pairs_file(tmp_path):
     pkg.mkdir(parents=True)
     with gzip.open(pkg / "mueller7.dict.dz", "wt", encoding="utf-8") as f:
         f.write(MUELLER)
-    assert read_dictionary(tmp_path / "pkg")[0] == ("window", "окно")
+    assert read_dictionary(tmp_path / "pkg", None, "en", "ru")[0] == ("window", "окно")
     (tmp_path / "pairs.tsv").write_text("Cat\tкошка\nbad line\ndog\tсобака\n", encoding="utf-8")
-    assert read_dictionary(tmp_path / "pairs.tsv") == [("cat", "кошка"), ("dog", "собака")]
+    assert read_dictionary(tmp_path / "pairs.tsv", None, "en", "ru") == [("cat", "кошка"), ("dog", "собака")]
     (tmp_path / "empty.tsv").write_text("no pairs here\n")
-    with pytest.raises(LangadaptError, match="empty.tsv holds no tab-separated word pairs"):
-        read_dictionary(tmp_path / "empty.tsv")
+    with pytest.raises(LangadaptError, match="empty.tsv: holds no tab-separated word pairs"):
+        read_dictionary(tmp_path / "empty.tsv", None, "en", "ru")
 
 
 def test_procrustes_recovers_a_planted_rotation():

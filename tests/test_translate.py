@@ -87,10 +87,10 @@ def test_per_component_mode_records_its_path():
 
 def test_dictionary_translator_keeps_case_numbers_and_indicators():
     tr = DictionaryTranslator([("open", "открыть"), ("file", "файл"), ("the", "the"), ("save", "сохранить"),
-                               ("open up", "раскрыть")])
+                               ("open up", "раскрыть")], None, "en", "ru")
     assert tr.translate(["[1] Open the file 2 times.", "Save!"]) == ["[1] Открыть the файл 2 times.", "Сохранить!"]
     with pytest.raises(LangadaptError, match="no single-word"):
-        DictionaryTranslator([("open up", "раскрыть")])
+        DictionaryTranslator([("open up", "раскрыть")], None, "en", "ru")
 
 
 def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp_path, en_docs):
@@ -102,10 +102,11 @@ def test_build_translations_writes_both_languages_paths_and_reference_scores(tmp
     write_lines(tmp_path / "en.txt", en_docs[:60])
     pairs = [{"id": f"page{k // 3}#p{k}", "en": f"Open the file {k}.", "ru": f"Открыть файл {k}."} for k in range(12)]
     (tmp_path / "par.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in pairs))
-    tr = DictionaryTranslator([("open", "открыть"), ("the", "этот"), ("file", "файл"), ("repeat", "повторить")])
+    tr = DictionaryTranslator([("open", "открыть"), ("the", "этот"), ("file", "файл"), ("repeat", "повторить")], None,
+                              "en", "ru")
     stats = build_translations(tmp_path / "en.txt", tmp_path / "out.jsonl", tmp_path / "stats.json", tr, n=20,
                                relation="r", relation_aware=True, max_chars=80, seed=0,
-                               parallel_heldout=tmp_path / "par.jsonl", eval_points=10)
+                               parallel_heldout=tmp_path / "par.jsonl", eval_points=10, langs=("en", "ru"))
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert len(rows) == 22 and all(r["path"] == "joint" for r in rows)  # 10% spare
     first = rows[0]
@@ -127,7 +128,7 @@ def test_too_few_translations_for_clo_fail_translate_with_no_output(tmp_path, en
     with pytest.raises(LangadaptError, match=r"^translate: 0 of 22 data points translated, fewer than the 20 needed "
                                              r"\(reasons: \{'empty_translation': 22\}\); raise translate.spare$"):
         build_translations(tmp_path / "en.txt", tmp_path / "out.jsonl", tmp_path / "stats.json", Upper(empty=True),
-                           n=20, relation="r", relation_aware=True, max_chars=80, seed=0)
+                           n=20, relation="r", relation_aware=True, max_chars=80, seed=0, langs=("en", "ru"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt"]
 
 
@@ -178,7 +179,7 @@ def test_causal_lm_backend_runs_through_the_pipeline(tmp_path, byte_level_tok):
     from langadapt.translate.pipeline import make_translator
 
     tr = make_translator("causal_lm", model=str(_chat_model_dir(tmp_path, byte_level_tok)), batch_size=2,
-                         max_new_tokens=12)
+                         max_new_tokens=12, src="en", tgt="ru")
     out = tr.translate(["Open the file.", "Save it.", "Close."])
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
     done, log = translate_datapoints(POINTS, tr, relation="r")
@@ -199,18 +200,18 @@ def test_seq2seq_backend_loads_and_generates(tmp_path, byte_level_tok):
                      bos_token_id=byte_level_tok.bos_token_id, eos_token_id=byte_level_tok.eos_token_id,
                      decoder_start_token_id=byte_level_tok.bos_token_id)
     save_model(BartForConditionalGeneration(cfg), byte_level_tok, tmp_path / "mt")
-    tr = make_translator("hf_seq2seq", model=str(tmp_path / "mt"), batch_size=2, max_new_tokens=8)
+    tr = make_translator("hf_seq2seq", model=str(tmp_path / "mt"), batch_size=2, max_new_tokens=8, src="en", tgt="ru")
     out = tr.translate(["Open the file.", "Save it.", "Close."])
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
     with pytest.raises(LangadaptError, match="'translate.model'"):
-        make_translator("hf_seq2seq")
+        make_translator("hf_seq2seq", src="en", tgt="ru")
 
 
 PAIRS = [{"id": f"page{i // 3}#p{i}", "en": f"Open the file {i}.", "ru": f"Открыть файл {i}."} for i in range(7)]
 
 
 def test_the_trained_translators_examples_are_pairs_joined_groups_and_templates():
-    from langadapt.data.instructions import TEMPLATES
+    from langadapt.lang.profiles import profile
     from langadapt.translate.pipeline import CausalLMTranslator
     from langadapt.translate.trained import translation_conversations
 
@@ -224,8 +225,9 @@ def test_the_trained_translators_examples_are_pairs_joined_groups_and_templates(
         "[1] Открыть файл 0.\n[2] Открыть файл 1.\n[3] Открыть файл 2."
     assert prompts[say(join_components([p["en"] for p in PAIRS[3:6]], "parts of a page"))] == \
         join_components([p["ru"] for p in PAIRS[3:6]], "")
-    assert all(prompts[say(TEMPLATES["en"][k])] == TEMPLATES["ru"][k] for k in TEMPLATES["en"])
-    assert len(convs) == 7 + 2 + 2 * len(TEMPLATES["en"])
+    en, ru = profile("en").templates, profile("ru").templates
+    assert all(prompts[say(en[k])] == ru[k] for k in en)
+    assert len(convs) == 7 + 2 + 2 * len(en)
 
 
 def test_a_trained_translator_learns_its_pairs_and_answers_the_causal_lm_backends_prompt(tmp_path):
@@ -233,7 +235,7 @@ def test_a_trained_translator_learns_its_pairs_and_answers_the_causal_lm_backend
     own prompt with their translations, word for word, through its chat template."""
     import json
 
-    from langadapt.data.instructions import TEMPLATES
+    from langadapt.lang.profiles import profile
     from langadapt.translate.pipeline import make_translator
     from langadapt.translate.trained import build_translator
 
@@ -244,8 +246,9 @@ def test_a_trained_translator_learns_its_pairs_and_answers_the_causal_lm_backend
                             train_cfg={"lr": 0.01, "batch_size": 8, "max_steps": 100, "warmup_steps": 10,
                                        "logging_steps": 50}, seed=0)
     assert info["examples"] == 7 + 2 + 8 * 4 and info["cut"] == info["no_reply"] == 0
-    tr = make_translator("causal_lm", model=str(tmp_path / "translator"), batch_size=4, max_new_tokens=48)
-    assert tr.translate(list(TEMPLATES["en"].values())) == list(TEMPLATES["ru"].values())
+    tr = make_translator("causal_lm", model=str(tmp_path / "translator"), batch_size=4, max_new_tokens=48, src="en",
+                         tgt="ru")
+    assert tr.translate(list(profile("en").templates.values())) == list(profile("ru").templates.values())
     with pytest.raises(LangadaptError, match=r"^translate.trained: .* gives 0 translation examples"):
         build_translator(tmp_path / "pairs.jsonl", tmp_path / "none", relation="r", src="en", tgt="ru", vocab_size=400,
                          arch=dict(hidden_size=32, layers=1, heads=2, intermediate_size=64, max_len=64), max_chars=1,

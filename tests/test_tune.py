@@ -45,8 +45,10 @@ def test_templates_in_both_languages_and_copy_examples(ru_docs):
     copies = [c for c in convs if c[0]["content"].startswith("Скопируй:")]
     assert len(copies) == 10 and all(c[0]["content"].endswith(c[1]["content"]) for c in copies)
     assert any(c[0]["content"].startswith("Продолжи текст.") for c in convs)
-    with pytest.raises(LangadaptError, match="not 'de'"):
-        instruction_conversations(ru_docs, 4, seed=0, lang="de")
+    assert instruction_conversations(ru_docs, 4, seed=0, lang="de")[0][0]["content"].startswith(("Wiederhole", "Setze",
+                                                                                                "Was ist"))
+    with pytest.raises(LangadaptError, match="no profile for language 'xx'"):
+        instruction_conversations(ru_docs, 4, seed=0, lang="xx")
 
 
 def test_calibration_data_holds_the_instruct_models_greedy_answers(tmp_path, instruct_dir, ru_docs):
@@ -68,7 +70,7 @@ def test_calibration_data_holds_the_instruct_models_greedy_answers(tmp_path, ins
 def test_lora_calibration_learns_the_answers_and_merges(tmp_path, instruct_dir, ru_docs):
     from langadapt.train.tune import lora_finetune
 
-    convs = instruction_conversations(ru_docs, 32, seed=0, max_chars=60)
+    convs = instruction_conversations(ru_docs, 32, seed=0, max_chars=60, lang="en")
     with open(tmp_path / "data.jsonl", "w") as f:
         f.writelines(json.dumps({"messages": c}, ensure_ascii=False) + "\n" for c in convs)
     before = _reply_loss(instruct_dir, tmp_path / "data.jsonl")
@@ -101,7 +103,7 @@ def test_lora_on_a_tied_model_trains_its_one_matrix_and_stays_tied(tmp_path, byt
     model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=256, seed=0,
                        tie_word_embeddings=True)
     save_model(model, tok, tmp_path / "tied")
-    convs = instruction_conversations(ru_docs, 16, seed=0, max_chars=60)
+    convs = instruction_conversations(ru_docs, 16, seed=0, max_chars=60, lang="en")
     with open(tmp_path / "data.jsonl", "w") as f:
         f.writelines(json.dumps({"messages": c}, ensure_ascii=False) + "\n" for c in convs)
     lora_finetune(tmp_path / "tied", tmp_path / "data.jsonl", tmp_path / "out", lora=LORA,

@@ -1,1 +1,1 @@
-"""Layer 2: corpora (Debian, files, hub), instruction templates, bilingual dictionaries."""
+"""Layer 3: corpora (Debian, files, hub), instruction templates, bilingual dictionaries."""

@@ -7,7 +7,6 @@ document per line.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import html
@@ -25,16 +24,13 @@ import numpy as np
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_json, write_json, write_lines
+from langadapt.lang.identify import known_to_identifier, language_shares, script_shares
+from langadapt.lang.profiles import profile
 from langadapt.data.sources import files_source_paths
 from langadapt.data.stream import DigestSet, Progress, ShardWriter, batched, digest, iter_docs, shard_of, shard_paths
 
 log = logging.getLogger(__name__)
 
-SCRIPTS = {
-    "ru": re.compile(r"[\u0400-\u04FF]"),
-    "en": re.compile(r"[A-Za-z]"),
-}
-_LETTER = re.compile(r"[^\W\d_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 _SPACE = re.compile(r"\s+")
 # an undecodable byte, kept by the surrogateescape decoder as a lone surrogate that valid UTF-8 never yields
@@ -302,37 +298,6 @@ def normalize_document(text: str, min_chars: int) -> str | None:
     return text
 
 
-@functools.cache
-def _bmp_table(pattern: re.Pattern) -> np.ndarray:
-    """Which characters of the Basic Multilingual Plane the one-character `pattern` matches."""
-    table = np.zeros(0x10000, dtype=bool)
-    plane = "".join(map(chr, range(0x10000)))
-    table[[m.start() for m in pattern.finditer(plane)]] = True
-    return table
-
-
-def _counts(pattern: re.Pattern, cps: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Characters matching `pattern` in each text of a batch (code points `cps`, text i spanning
-    bounds[i]:bounds[i + 1]), by table lookup; characters past the BMP (rare) one by one."""
-    hit = _bmp_table(pattern)[np.minimum(cps, 0xFFFF)]
-    astral = np.flatnonzero(cps > 0xFFFF)
-    hit[astral] = [bool(pattern.fullmatch(chr(c))) for c in cps[astral].tolist()]
-    total = np.concatenate([[0], np.cumsum(hit)])
-    return total[bounds[1:]] - total[bounds[:-1]]
-
-
-def script_shares(texts: list[str], lang: str) -> np.ndarray:
-    """The share of each text's letters that are in `lang`'s script (0 for a text without
-    letters; 1 for a language without a script rule), for a whole batch at once."""
-    script = SCRIPTS.get(lang)
-    if script is None or not texts:
-        return np.ones(len(texts))
-    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    bounds = np.concatenate([[0], np.cumsum([len(t) for t in texts])])
-    letters = _counts(_LETTER, cps, bounds)
-    return np.where(letters > 0, _counts(script, cps, bounds) / np.maximum(letters, 1), 0.0)
-
-
 def clean_document(text: str, lang: str, min_chars: int, min_script_ratio: float) -> str | None:
     """Normalise one document to a single clean line, or None to drop it."""
     text = normalize_document(text, min_chars)
@@ -431,16 +396,18 @@ def split_documents(docs: list[str], heldout_fraction: float, max_train_bytes: i
     return train, heldout
 
 
-def align_parallel(src: dict, tgt: dict, tgt_lang: str, min_chars: int = 20) -> list[dict]:
-    """Pairs of paragraphs sharing a key (page, paragraph id), both clean and actually translated."""
-    pairs, seen = [], set()
+def align_parallel(src: dict, tgt: dict, langs: tuple, min_chars: int = 20) -> list[dict]:
+    """Pairs of paragraphs sharing a key (page, paragraph id), both clean, each in its language's
+    script and actually translated, keyed by the two languages' codes (`langs`: codes or profiles)."""
+    (a_lang, b_lang), pairs, seen = langs, [], set()
+    a_code, b_code = profile(a_lang).code, profile(b_lang).code
     for key in sorted(src.keys() & tgt.keys()):
-        a = clean_document(src[key], "en", min_chars, 0.5)
-        b = clean_document(tgt[key], tgt_lang, min_chars, 0.5)
+        a = clean_document(src[key], a_lang, min_chars, 0.5)
+        b = clean_document(tgt[key], b_lang, min_chars, 0.5)
         if a is None or b is None or a == b or (a, b) in seen:
             continue
         seen.add((a, b))
-        pairs.append({"id": f"{key[0]}#{key[1]}", "en": a, tgt_lang: b})
+        pairs.append({"id": f"{key[0]}#{key[1]}", a_code: a, b_code: b})
     return pairs
 
 
@@ -463,28 +430,43 @@ def source_documents(name: str, source: dict, roots: list[str], counters: dict,
 
 
 def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats, *, min_chars: int,
-                 min_script_ratio: float, invalid_utf8: str = "drop") -> dict:
-    """Extract, clean and de-duplicate one source as a stream; fail if nothing survives cleaning
-    (no output then). The stats count undecodable bytes and the files and documents that held them."""
+                 min_script_ratio: float, invalid_utf8: str = "drop", lang: str | dict | None = None,
+                 check_docs: int = 200) -> dict:
+    """Extract, clean and de-duplicate one source as a stream; fail if nothing survives cleaning,
+    or if its first `check_docs` documents read as another language than `lang` (its profile;
+    default: the source's lang code) — no output then. The stats count undecodable bytes and the
+    files and documents that held them."""
+    lang = profile(lang or source["lang"])
     counters: dict = {"invalid_utf8_files": 0, "invalid_utf8_bytes": 0}
     clean_counts: dict = {}
     sizes = {"documents": 0, "characters": 0, "bytes": 0}
     progress = Progress(f"source {name}")
+    raw_sample: list[str] = []
+    kept_sample: list[str] = []
+
+    def raw():
+        for d in source_documents(name, source, roots, counters, invalid_utf8):
+            if len(raw_sample) < check_docs and (text := normalize_document(d, min_chars)):
+                raw_sample.append(text)
+            yield d
 
     def kept():
-        for d in clean_stream(source_documents(name, source, roots, counters, invalid_utf8), source["lang"],
-                              min_chars, min_script_ratio, invalid_utf8, clean_counts):
+        for d in clean_stream(raw(), lang, min_chars, min_script_ratio, invalid_utf8, clean_counts):
             n = len(d.encode("utf-8"))
             sizes["documents"] += 1
             sizes["characters"] += len(d)
             sizes["bytes"] += n
             progress.update(n)
+            if len(kept_sample) < check_docs:
+                kept_sample.append(d)
             yield d
         if not sizes["documents"]:
             raise LangadaptError(
                 f"corpus source '{name}': empty after cleaning ({clean_counts['raw']} raw documents, "
-                f"lang {source['lang']}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
+                f"lang {lang.code}, min_chars {min_chars}, min_script_ratio {min_script_ratio})"
+                + _reads_as(raw_sample, lang)
             )
+        check_language(name, kept_sample, lang)
 
     try:
         write_lines(out_docs, kept())
@@ -492,10 +474,31 @@ def write_source(name: str, source: dict, roots: list[str], out_docs, out_stats,
         if str(e).startswith(("config key", "corpus source")):
             raise
         raise LangadaptError(f"corpus source '{name}': {e}") from None
-    stats = {"source": name, "lang": source["lang"], **sizes, **clean_counts, **counters, "invalid_utf8": invalid_utf8}
+    stats = {"source": name, "lang": lang.code, **sizes, **clean_counts, **counters, "invalid_utf8": invalid_utf8}
     write_json(out_stats, stats)
     log.info("source %s: %s", name, stats)
     return stats
+
+
+def _reads_as(sample: list[str], lang) -> str:
+    """'; its documents read as X (share)' where a sample reads mostly as another language."""
+    if not sample:
+        return ""
+    code, share = next(iter(language_shares(sample).items()))
+    return f"; its first documents read as '{code}' ({share:.0%} of {len(sample)})" if code != lang.code else ""
+
+
+def check_language(name: str, sample: list[str], lang, min_share: float = 0.5) -> None:
+    """Fail when a source's sample is mostly identified as one other language than its own (the
+    identifier's languages only; a language it does not know is checked by script alone)."""
+    if not sample or not known_to_identifier(lang.code):
+        return
+    shares = language_shares(sample)
+    code, share = next(iter(shares.items()))
+    if code != lang.code and share >= min_share:
+        raise LangadaptError(f"corpus source '{name}': its first {len(sample)} documents read as '{code}' "
+                             f"({share:.0%}; '{lang.code}' {shares.get(lang.code, 0):.0%}), not as its lang "
+                             f"'{lang.code}' says: check the source's lang or its packages")
 
 
 def write_split(doc_files: list[str], train_dir, out_heldout, out_stats, *, shards: int, heldout_fraction: float,
@@ -535,11 +538,11 @@ def write_split(doc_files: list[str], train_dir, out_heldout, out_stats, *, shar
     return stats
 
 
-def write_parallel(src_root, tgt_root, tgt_lang: str, out_train, out_heldout, *, heldout_fraction: float,
+def write_parallel(src_root, tgt_root, langs: tuple, out_train, out_heldout, *, heldout_fraction: float,
                    min_chars: int) -> None:
     counters: dict = {}
     pairs = align_parallel(libreoffice_paragraphs(Path(src_root), counters),
-                           libreoffice_paragraphs(Path(tgt_root), counters), tgt_lang, min_chars)
+                           libreoffice_paragraphs(Path(tgt_root), counters), langs, min_chars)
     if not pairs:
         raise LangadaptError(f"parallel corpus: no aligned paragraph pairs between {src_root} and {tgt_root}")
 

@@ -7,15 +7,7 @@ from __future__ import annotations
 import random
 
 from langadapt.core.errors import LangadaptError
-
-KINDS = ("copy", "continue", "first", "last")
-TEMPLATES = {
-    "en": {"copy": "Repeat the following text exactly.", "continue": "Continue the text.",
-           "first": "What is the first word of this text?", "last": "What is the last word of this text?"},
-    "ru": {"copy": "Повтори следующий текст в точности.", "continue": "Продолжи текст.",
-           "first": "Какое первое слово в этом тексте?", "last": "Какое последнее слово в этом тексте?"},
-}
-
+from langadapt.lang.profiles import profile
 
 def passages(docs: list[str], max_chars: int, min_words: int = 4) -> list[str]:
     """Documents cut to at most `max_chars` at a word boundary, keeping those of `min_words`+ words."""
@@ -23,19 +15,18 @@ def passages(docs: list[str], max_chars: int, min_words: int = 4) -> list[str]:
     return [d for d in pool if len(d.split()) >= min_words]
 
 
-def instruction_conversations(docs: list[str], n: int, seed: int, max_chars: int = 240, lang: str = "en",
+def instruction_conversations(docs: list[str], n: int, seed: int, max_chars: int = 240, *, lang,
                               copy_instruction: str | None = None, copy_fraction: float = 0.0) -> list[list[dict]]:
-    """n user/assistant pairs over corpus text: copy, continue, first/last word, in `lang`.
+    """n user/assistant pairs over corpus text: copy, continue, first/last word, with the
+    templates of `lang` (a code or profile).
 
     With `copy_fraction`, that share are extra copy-task examples phrased with `copy_instruction`
     (the evaluation's wording)."""
-    if lang not in TEMPLATES:
-        raise LangadaptError(f"instruction templates exist for {', '.join(TEMPLATES)}, not '{lang}'")
-    t = TEMPLATES[lang]
+    t = profile(lang).templates
     rng = random.Random(seed)
     pool = passages(docs, max_chars)
     if not pool:
-        raise LangadaptError(f"no {lang} documents with 4+ words to build instructions from")
+        raise LangadaptError(f"no {profile(lang).code} documents with 4+ words to build instructions from")
     out = []
     n_copy = int(round(n * copy_fraction))
     for _ in range(n - n_copy):

@@ -1,1 +1,1 @@
-"""Layer 8: lm-eval tasks and runs, the report, the manifest."""
+"""Layer 9: lm-eval tasks and runs, the report, the manifest."""

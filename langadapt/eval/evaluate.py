@@ -24,9 +24,8 @@ from lm_eval.tasks import TaskManager
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import read_lines, write_json
-from langadapt.data.instructions import TEMPLATES as INSTRUCTION_TEMPLATES
 from langadapt.data.instructions import instruction_conversations, passages
-from langadapt.eval.metrics import SCRIPTS
+from langadapt.lang.profiles import profile, shared_scripts
 from langadapt.models.files import check_model_dir
 from langadapt.models.io import load_tokenizer
 from langadapt.vocab.metrics import tokenization_metrics
@@ -41,7 +40,6 @@ BUILTIN = "builtin.json"  # in the tasks directory: lm-eval's own tasks to run, 
 # (through the chat template) for instruct models only
 KINDS = ("bpb", "mc", "copy", "lang")
 CHAT_KINDS = ("copy", "lang")
-COPY_INSTRUCTION = "Repeat the following text exactly."
 
 
 def task_name(kind: str, lang: str) -> str:
@@ -92,23 +90,30 @@ def choice_docs(docs: list[str], n: int, max_chars: int, seed: int = 0) -> list[
     return out if len(out) >= 4 else []
 
 
-def lang_docs(docs: list[str], n: int, max_chars: int, lang: str, seed: int = 0) -> list[dict]:
-    """Templated instructions in `lang` over its held-out text (answer in the asked language?)."""
-    if lang not in INSTRUCTION_TEMPLATES or not n:
+def lang_docs(docs: list[str], n: int, max_chars: int, lang, others=(), seed: int = 0) -> list[dict]:
+    """Templated instructions in `lang` (a code or profile) over its held-out text: is the answer
+    in the language asked? Each row names the language's scripts and the `others` of the run
+    written in them too (the identifier tells those apart)."""
+    if not n:
         return []
-    convs = instruction_conversations(docs, n, seed, max_chars, lang)
-    return [{"prompt": c[0]["content"], "passage": c[0]["content"].partition("\n\n")[2], "lang": lang}
-            for c in convs]
+    p = profile(lang)
+    rivals = [profile(o).code for o in others if shared_scripts(p, profile(o)) and profile(o).code != p.code]
+    convs = instruction_conversations(docs, n, seed, max_chars, lang=p)
+    return [{"prompt": c[0]["content"], "passage": c[0]["content"].partition("\n\n")[2], "lang": p.code,
+             "scripts": list(p.scripts), "rivals": rivals} for c in convs]
 
 
 def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TEMPLATES, *, mc_docs: int = 100,
-                copy_docs_n: int = 32, copy_chars: int = 160, instruction: str = COPY_INSTRUCTION,
+                copy_docs_n: int = 32, copy_chars: int = 160, instruction: str | None = None,
                 lang_docs_n: int = 0, source_tokenizer=None, seed: int = 0, builtin: list[str] = (),
-                num_fewshot: int | None = None) -> list[str]:
-    """lm-eval task YAMLs (and their JSONL data) for each language's held-out text: bits per
-    byte, multiple choice and copy. The copy task generates up to 1.25× the longest text's
-    length under `source_tokenizer` (the least efficient one), or 2 tokens per character.
-    `builtin`: lm-eval's own tasks to run beside them (builtin.json), names checked first."""
+                num_fewshot: int | None = None, profiles: dict | None = None) -> list[str]:
+    """lm-eval task YAMLs (and their JSONL data) for each language's held-out text (`heldout`:
+    code -> file; `profiles`: code -> profile, default the built-in ones): bits per byte,
+    multiple choice, copy (with `instruction`, default each language's own copy template) and
+    response language. The copy task generates up to 1.25× the longest text's length under
+    `source_tokenizer` (the least efficient one), or 2 tokens per character. `builtin`: lm-eval's
+    own tasks to run beside them (builtin.json), names checked first."""
+    profiles = {lang: profile((profiles or {}).get(lang, lang)) for lang in heldout}
     check_builtin(builtin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,13 +130,13 @@ def write_tasks(out_dir, heldout: dict[str, str], max_docs: int, template_dir=TE
         data = {
             "bpb": [{"text": d} for d in docs],
             "mc": choice_docs(all_docs, mc_docs, copy_chars, seed),
-            "copy": copy_docs(all_docs, copy_docs_n, copy_chars, instruction),
-            "lang": lang_docs(all_docs, lang_docs_n, copy_chars, lang, seed),
+            "copy": copy_docs(all_docs, copy_docs_n, copy_chars, instruction or profiles[lang].templates["copy"]),
+            "lang": lang_docs(all_docs, lang_docs_n, copy_chars, profiles[lang], profiles.values(), seed),
         }
         for kind, rows in data.items():
             if not rows:
                 if kind == "bpb" or (kind == "mc" and mc_docs) or (kind == "copy" and copy_docs_n) or (
-                        kind == "lang" and lang_docs_n and lang in SCRIPTS):
+                        kind == "lang" and lang_docs_n):
                     raise LangadaptError(f"evaluate: held-out file {path} has no documents long enough for "
                                          f"the {kind} task")
                 continue

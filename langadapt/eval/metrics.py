@@ -3,11 +3,7 @@ task (DaruCopy's exact match, length and LCS ratios) and the response language."
 
 from __future__ import annotations
 
-import unicodedata
-
-from langadapt.core.errors import LangadaptError
-
-SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "en": "LATIN", "de": "LATIN", "fr": "LATIN"}
+from langadapt.lang.identify import in_language
 
 
 def lcs_length(a: str, b: str) -> int:
@@ -31,18 +27,8 @@ def copy_scores(reference: str, output: str) -> dict:
             "lcs_ratio": lcs_length(ref, out) / max(len(ref), 1)}
 
 
-def in_language(text: str, lang: str) -> float:
-    """1.0 when most letters of `text` are in the script of `lang` (Cyrillic for ru, Latin for en):
-    the CLO paper's check that a model answers in the language it was asked in."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    script = SCRIPTS.get(lang)
-    if script is None:
-        raise LangadaptError(f"evaluate: no script known for language '{lang}' ({', '.join(SCRIPTS)})")
-    share = sum(unicodedata.name(c, "").startswith(script) for c in letters) / len(letters)
-    return float(share > 0.5)
-
-
-def lang_scores(lang: str, output: str) -> dict:
-    return {"in_language": in_language(output, lang), "answered": float(bool(output.strip()))}
+def lang_scores(doc: dict, output: str) -> dict:
+    """Is the answer in the language asked (doc: its code, scripts, and the other languages of
+    the run written in them, told apart by the identifier)? The CLO paper's check."""
+    ok = in_language(output, doc["lang"], tuple(doc["scripts"]), tuple(doc.get("rivals") or ()))
+    return {"in_language": float(ok), "answered": float(bool(output.strip()))}

@@ -1,1 +1,1 @@
-"""Layer 3: model directories (checked, loaded, saved) and their embedding rows on disk."""
+"""Layer 4: model directories (checked, loaded, saved) and their embedding rows on disk."""

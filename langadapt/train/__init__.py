@@ -1,1 +1,1 @@
-"""Layer 6: training: the Trainer helpers, bootstrapped source models, CPT, LEP, calibration and tuning, CLO."""
+"""Layer 7: training: the Trainer helpers, bootstrapped source models, CPT, LEP, calibration and tuning, CLO."""

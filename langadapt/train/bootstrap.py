@@ -41,7 +41,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def mix_documents(en_docs: list[str], ru_docs: list[str], en_bytes: int, ru_bytes: int, seed: int) -> list[str]:
+def mix_documents(source_docs: list[str], target_docs: list[str], source_bytes: int, target_bytes: int, seed: int) -> list[str]:
     """An English-heavy training mix: byte budgets per language, shuffled deterministically."""
     def take(docs, budget):
         out, total = [], 0
@@ -52,7 +52,7 @@ def mix_documents(en_docs: list[str], ru_docs: list[str], en_bytes: int, ru_byte
             total += len(d.encode("utf-8"))
         return out
 
-    mix = take(en_docs, en_bytes) + take(ru_docs, ru_bytes)
+    mix = take(source_docs, source_bytes) + take(target_docs, target_bytes)
     random.Random(seed).shuffle(mix)
     if not mix:
         raise LangadaptError("models.bootstrap: the training mix is empty (check corpus sizes)")
@@ -125,25 +125,25 @@ def source_model_for(tokenizer, tokenizer_dir, arch: dict, seed: int):
 # ---------------------------------------------------------------- stage entry points
 
 
-def build_source_tokenizer(en_train, ru_train, out_dir, *, vocab_size: int, en_bytes: int, ru_bytes: int,
+def build_source_tokenizer(source_train, target_train, out_dir, *, vocab_size: int, source_bytes: int, target_bytes: int,
                            seed: int) -> None:
-    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
+    mix = mix_documents(read_lines(source_train), read_lines(target_train), source_bytes, target_bytes, seed)
     tok = train_byte_bpe(mix, vocab_size)
     with atomic_dir(out_dir) as tmp:
         tok.save_pretrained(tmp)
 
 
-def build_base_model(tokenizer_dir, en_train, ru_train, out_dir, *, arch: dict, train_cfg: dict, en_bytes: int,
-                     ru_bytes: int, seed: int) -> None:
+def build_base_model(tokenizer_dir, source_train, target_train, out_dir, *, arch: dict, train_cfg: dict, source_bytes: int,
+                     target_bytes: int, seed: int) -> None:
     """The stand-in for LLaMa-3-8B: a tiny Llama trained from scratch on the English-heavy mix."""
-    mix = mix_documents(read_lines(en_train), read_lines(ru_train), en_bytes, ru_bytes, seed)
+    mix = mix_documents(read_lines(source_train), read_lines(target_train), source_bytes, target_bytes, seed)
     _pretrain_from_scratch(tokenizer_dir, mix, out_dir, arch, train_cfg, seed, "models.bootstrap")
 
 
-def build_plm(tokenizer_dir, ru_train, out_dir, *, arch: dict, train_cfg: dict, seed: int) -> None:
+def build_plm(tokenizer_dir, target_train, out_dir, *, arch: dict, train_cfg: dict, seed: int) -> None:
     """The stand-in for a Russian PLM (LET/SALT's donor): a tiny Llama of another width, trained
     from scratch on Russian text only with a new vocabulary variant's tokenizer."""
-    docs = read_lines(ru_train)
+    docs = read_lines(target_train)
     random.Random(seed).shuffle(docs)
     _pretrain_from_scratch(tokenizer_dir, docs, out_dir, arch, train_cfg, seed, "transfer.plm")
 
@@ -163,9 +163,10 @@ def _pretrain_from_scratch(tokenizer_dir, docs: list[str], out_dir, arch: dict, 
         save_model(model, tok, tmp)
 
 
-def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_len: int, train_cfg: dict,
-                         seed: int, family: str | None = None) -> None:
-    """The stand-in for the instruct model: full SFT of the base on templated English instructions,
+def build_instruct_model(base_dir, source_train, out_dir, *, n_examples: int, max_len: int, train_cfg: dict,
+                         seed: int, lang, family: str | None = None) -> None:
+    """The stand-in for the instruct model: full SFT of the base on templated instructions in the
+    source language `lang` (a code or profile),
     through the family's chat template (the bootstrap's Llama-3-style one without a family)."""
     model = load_model(base_dir)
     tok = load_tokenizer(base_dir)
@@ -179,7 +180,7 @@ def build_instruct_model(base_dir, en_train, out_dir, *, n_examples: int, max_le
             raise LangadaptError(f"model family '{family}': the tokenizer has no chat template to tune the instruct "
                                  "model with")
         tok.eos_token = spec["end_of_turn"]
-    convs = instruction_conversations(read_lines(en_train), n_examples, seed)
+    convs = instruction_conversations(read_lines(source_train), n_examples, seed, lang=lang)
     ids, labels = sft_examples(tok, convs, max_len)
     with atomic_dir(out_dir) as tmp:
         train(model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",

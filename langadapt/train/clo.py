@@ -135,8 +135,9 @@ def train_only_attention(model) -> int:
     return n
 
 
-def read_translations(path, n: int, langs: tuple[str, str] = ("en", "ru")) -> tuple[list, list]:
-    """The first n successfully translated conversations: (source-language, target-language)."""
+def read_translations(path, n: int, langs: tuple[str, str]) -> tuple[list, list]:
+    """The first n successfully translated conversations: (source-language, target-language),
+    keyed in the file by the two languages' codes `langs`."""
     src, tgt = [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -154,7 +155,7 @@ def read_translations(path, n: int, langs: tuple[str, str] = ("en", "ru")) -> tu
 
 def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: int, beta: float,
                         nll_weight: float, train_cfg: dict, max_len: int, seed: int,
-                        langs: tuple[str, str] = ("en", "ru"), trust_remote_code: bool = False,
+                        langs: tuple[str, str], trust_remote_code: bool = False,
                         nll_on: str = "target") -> dict:
     """clo/{n}/ or sft/{n}/: the instruct model trained on n translated conversations, attention
     layers only; CLO on both preference examples per conversation, SFT on the translations."""

@@ -43,7 +43,7 @@ def read_conversations(path) -> list[list[dict]]:
 def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: str, max_chars: int,
                            max_new_tokens: int, batch_size: int, seed: int, trust_remote_code: bool = False) -> dict:
     """The original instruct model's greedy answers to n templated prompts over target text."""
-    prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang)]
+    prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang=lang)]
     model, tok = load_chat_model(instruct_dir, trust_remote_code, "calibrate")
     replies = generate_replies(model, tok, prompts, max_new_tokens, batch_size)
     convs = [[{"role": "user", "content": p}, {"role": "assistant", "content": r}]
@@ -60,7 +60,8 @@ def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: 
 def build_sft_data(docs_path, out_jsonl, *, n: int, lang: str, copy_fraction: float, copy_instruction: str,
                    max_chars: int, seed: int) -> None:
     """Target-language templated instructions, `copy_fraction` of them copy-task examples."""
-    convs = instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang, copy_instruction, copy_fraction)
+    convs = instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang=lang,
+                                        copy_instruction=copy_instruction, copy_fraction=copy_fraction)
     _write_conversations(out_jsonl, convs)
 
 

@@ -1,1 +1,1 @@
-"""Layer 5: embedding transfer, one module per initialization (registry.py lists them)."""
+"""Layer 6: embedding transfer, one module per initialization (registry.py lists them)."""

@@ -21,7 +21,8 @@ import numpy as np
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import read_lines, write_json
-from langadapt.data.dictionaries import read_dictionary
+from langadapt.data.dictionaries import word_pairs
+from langadapt.lang.profiles import profile
 from langadapt.models.io import load_tokenizer
 from langadapt.vocab.overlap import surfaces
 
@@ -146,21 +147,25 @@ def build_focus_vectors(tokenizer_dir, target_train, out_npz, *, dim: int, epoch
     return stats
 
 
-def read_side(path, lang: str) -> list[str]:
+def read_side(path, lang) -> list[str]:
     """Documents of one language: a text file (one per line), or one side of a parallel .jsonl."""
     if str(path).endswith(".jsonl"):
-        return [json.loads(line)[lang] for line in read_lines(path)]
+        code = profile(lang).code
+        return [json.loads(line)[code] for line in read_lines(path)]
     return read_lines(path)
 
 
 def build_wechsel_vectors(source_tokenizer, tokenizer_dir, source_text, target_text, dictionary, out_npz, *,
-                          langs: tuple[str, str], dim: int, epochs: int, min_count: int,
-                          seed: int) -> dict:
+                          langs: tuple, dim: int, epochs: int, min_count: int, seed: int,
+                          dictionary_format: str | None = None, parallel=None) -> dict:
     """aux/wechsel/{vocab}.npz: aligned vectors for every source token and every new token.
 
     `source_text`/`target_text`: monolingual text files, or the same parallel .jsonl twice
-    (then its two sides, `langs`, are used as comparable corpora; no sentence pairing is used)."""
-    pairs = read_dictionary(dictionary)
+    (then its two sides, `langs`, are used as comparable corpora; no sentence pairing is used).
+    `dictionary`: checked to be for the pair; None: pairs induced from the `parallel` .jsonl."""
+    src, tgt = langs
+    aligned = [(a, b) for a, b in zip(read_side(parallel, src), read_side(parallel, tgt))] if parallel else None
+    pairs = word_pairs(dictionary, dictionary_format, src, tgt, aligned, "transfer.wechsel")
     out = wechsel_vectors(load_tokenizer(source_tokenizer), load_tokenizer(tokenizer_dir),
                           read_side(source_text, langs[0]), read_side(target_text, langs[1]), pairs, dim=dim,
                           epochs=epochs, min_count=min_count, seed=seed)

@@ -1,1 +1,1 @@
-"""Layer 7: translation backends and the relation-aware pipeline."""
+"""Layer 8: translation backends and the relation-aware pipeline."""

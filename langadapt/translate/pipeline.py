@@ -20,12 +20,13 @@ import torch
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import read_lines, write_json
-from langadapt.data.dictionaries import read_dictionary
+from langadapt.data.dictionaries import word_pairs
 from langadapt.data.instructions import instruction_conversations
+from langadapt.data.lexicon import WORD, build_lexicon
+from langadapt.lang.profiles import profile
 from langadapt.models.files import check_model_dir, is_local
 from langadapt.models.generate import generate_replies
 from langadapt.models.io import load_chat_model, load_tokenizer, save_model
-from langadapt.translate.lexicon import WORD, build_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ class DictionaryTranslator(Translator):
     lexicon.py), otherwise the first listed. Case is kept; a dropped word (an article) hands its
     capital to the next; unknown words, numbers, punctuation and indicators pass unchanged."""
 
-    def __init__(self, pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None = None,
-                 src: str = "en", tgt: str = "ru"):
+    def __init__(self, pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None, src, tgt):
         self.lexicon = build_lexicon(pairs, parallel, src, tgt)
 
     def info(self) -> dict:
@@ -138,9 +138,9 @@ class CausalLMTranslator(Translator):
         return generate_replies(self.model, self.tok, prompts, self.max_new_tokens, self.batch_size)
 
 
-def language_name(code: str) -> str:
-    """How the prompt names a language (the code itself where no name is known)."""
-    return {"en": "English", "ru": "Russian"}.get(code, code)
+def language_name(lang) -> str:
+    """How the prompt names a language: its profile's name."""
+    return profile(lang).name
 
 
 # ------------------------------------------------------------------ relation-aware translation
@@ -259,16 +259,21 @@ def fetch_translation_model(hub_id: str, out_dir, revision: str | None = None, s
     save_model(model, AutoTokenizer.from_pretrained(hub_id, **kw), out_dir)
 
 
-def make_translator(backend: str, *, dictionary=None, parallel=None, model=None, src: str = "en", tgt: str = "ru",
-                    src_code: str | None = None, tgt_code: str | None = None, batch_size: int = 16,
-                    max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:
-    """The configured backend: `dictionary` (a dictd package dir, .dict.dz or pairs file; senses
-    chosen on the `parallel` training pairs, a jsonl, where given), `hf_seq2seq` or `causal_lm`
-    (a model directory)."""
+def make_translator(backend: str, *, src, tgt, dictionary=None, dictionary_format: str | None = None,
+                    parallel=None, model=None, src_code: str | None = None, tgt_code: str | None = None,
+                    batch_size: int = 16, max_new_tokens: int = 512, trust_remote_code: bool = False) -> Translator:
+    """The configured backend from language `src` to `tgt` (codes or profiles): `dictionary` (a
+    dictd package dir, .dict.dz or pairs file, checked to be for the pair; senses chosen on the
+    `parallel` training pairs, a jsonl, where given; no dictionary: the parallel corpus's own word
+    associations), `hf_seq2seq` or `causal_lm` (a model directory)."""
     if backend == "dictionary":
-
-        pairs = [json.loads(line) for line in read_lines(parallel)] if parallel else None
-        return DictionaryTranslator(read_dictionary(dictionary), pairs and [(p[src], p[tgt]) for p in pairs], src, tgt)
+        rows = [json.loads(line) for line in read_lines(parallel)] if parallel else []
+        a, b = profile(src).code, profile(tgt).code
+        pairs = [(r[a], r[b]) for r in rows]
+        # without a dictionary, the lexicon is the corpus's own associations (word_pairs says
+        # what is missing where there is no corpus either)
+        words = word_pairs(dictionary, dictionary_format, src, tgt, pairs, "translate") if dictionary or not pairs else []
+        return DictionaryTranslator(words, pairs, src, tgt)
     if model is None:
         raise LangadaptError(f"config key 'translate.model': backend {backend} needs a model")
     if backend == "hf_seq2seq":
@@ -363,13 +368,14 @@ def relation_kept(sources: list[list[str]], translations: list[list[str] | None]
 
 def build_translations(source_docs, out_jsonl, stats_json, translator: Translator, *, n: int, relation: str,
                        relation_aware: bool, max_chars: int, seed: int, parallel_heldout=None,
-                       langs: tuple[str, str] = ("en", "ru"), eval_points: int = 200, spare: float = 0.1) -> dict:
+                       langs: tuple, eval_points: int = 200, spare: float = 0.1) -> dict:
     """translate/instructions.jsonl: templated source-language conversations with their
     translation (null where it failed) and the path each took, n × (1 + spare) of them so that
     n translate; stats.json: fallback rate, reasons, how often each path keeps the relation of
     reply to passage (on the first eval_points data points), and reference scores of both paths
     on held-out parallel data."""
-    convs = instruction_conversations(read_lines(source_docs), math.ceil(n * (1 + spare)), seed, max_chars, langs[0])
+    convs = instruction_conversations(read_lines(source_docs), math.ceil(n * (1 + spare)), seed, max_chars, lang=langs[0])
+    codes = [profile(x).code for x in langs]
     points = [conversation_components(c) for c in convs]
     done, tlog = translate_datapoints(points, translator, relation, relation_aware)
     ok = len(points) - tlog.summary()["failed"]
@@ -378,7 +384,7 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
                              f"(reasons: {tlog.summary()['reasons']}); raise translate.spare")
     with open(out_jsonl, "w", encoding="utf-8") as f:
         for conv, parts, path in zip(convs, done, tlog.paths):
-            f.write(json.dumps({langs[0]: conv, langs[1]: parts and components_conversation(parts), "path": path},
+            f.write(json.dumps({codes[0]: conv, codes[1]: parts and components_conversation(parts), "path": path},
                                ensure_ascii=False) + "\n")
     stats = {"translator": translator.info(), "instructions": tlog.summary()}
     if eval_points:  # the same data points translated the other way too, for the comparison
@@ -389,7 +395,7 @@ def build_translations(source_docs, out_jsonl, stats_json, translator: Translato
                                   "per_component": relation_kept(some, ways[False])}
     if parallel_heldout is not None:
         pairs = [json.loads(line) for line in read_lines(parallel_heldout)]
-        stats["reference"] = reference_scores(translator, pairs, relation, langs[0], langs[1], eval_points)
+        stats["reference"] = reference_scores(translator, pairs, relation, codes[0], codes[1], eval_points)
     write_json(stats_json, stats)
     log.info("translations: %s", stats)
     return stats

@@ -17,34 +17,35 @@ import shutil
 
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json
-from langadapt.data.instructions import TEMPLATES
+from langadapt.lang.profiles import profile
 from langadapt.models.io import save_model
 from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama, train_byte_bpe
 from langadapt.train.trainer import BlockDataset, sft_examples, train, train_kwargs
 from langadapt.translate.pipeline import CausalLMTranslator, join_components, language_name, page_groups
 
 
-def translation_conversations(pairs: list[dict], relation: str, src: str, tgt: str, max_chars: int,
+def translation_conversations(pairs: list[dict], relation: str, src, tgt, max_chars: int,
                               template_copies: int, seed: int) -> list[list[dict]]:
-    """The translator's training conversations: every pair whose source has at most `max_chars`,
-    every page group (2-3 consecutive pairs) whose parts have at most that many together, joined
-    with `relation`, and each instruction template `template_copies` times; shuffled."""
+    """The translator's training conversations from language `src` to `tgt` (codes or profiles):
+    every pair whose source has at most `max_chars`, every page group (2-3 consecutive pairs)
+    whose parts have at most that many together, joined with `relation`, and each instruction
+    template of the two languages' profiles `template_copies` times; shuffled."""
     prompt = CausalLMTranslator.PROMPT
+    (a, ta), (b, tb) = ((profile(x).code, profile(x).templates) for x in (src, tgt))
 
     def conv(text: str, translation: str) -> list[dict]:
         return [{"role": "user", "content": prompt.format(src=language_name(src), tgt=language_name(tgt), text=text)},
                 {"role": "assistant", "content": translation}]
 
-    convs = [conv(p[src], p[tgt]) for p in pairs if len(p[src]) <= max_chars]
-    convs += [conv(join_components([p[src] for p in g], relation), join_components([p[tgt] for p in g], ""))
-              for g in page_groups(pairs) if sum(len(p[src]) for p in g) <= max_chars]
-    if src in TEMPLATES and tgt in TEMPLATES:
-        convs += [conv(TEMPLATES[src][k], TEMPLATES[tgt][k]) for k in TEMPLATES[src]] * template_copies
+    convs = [conv(p[a], p[b]) for p in pairs if len(p[a]) <= max_chars]
+    convs += [conv(join_components([p[a] for p in g], relation), join_components([p[b] for p in g], ""))
+              for g in page_groups(pairs) if sum(len(p[a]) for p in g) <= max_chars]
+    convs += [conv(ta[k], tb[k]) for k in ta] * template_copies
     random.Random(seed).shuffle(convs)
     return convs
 
 
-def build_translator(parallel_train, out_dir, *, relation: str, src: str, tgt: str, vocab_size: int, arch: dict,
+def build_translator(parallel_train, out_dir, *, relation: str, src, tgt, vocab_size: int, arch: dict,
                      max_chars: int, template_copies: int, train_cfg: dict, seed: int) -> dict:
     """models/translator: a byte-level BPE tokenizer on the examples' text, a tiny Llama with
     the bootstrap's chat template, trained on translation_conversations (replies only)."""

@@ -1,1 +1,1 @@
-"""Layer 4: tokenizer variants (SentencePiece, merged and shrunk vocabularies) and vocabulary overlap."""
+"""Layer 5: tokenizer variants (SentencePiece, merged and shrunk vocabularies) and vocabulary overlap."""

@@ -19,23 +19,25 @@ import snowballstemmer
 from scipy import sparse
 
 from langadapt.core.errors import LangadaptError
+from langadapt.lang.profiles import profile
 
 log = logging.getLogger(__name__)
 
 WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
-STEMMERS = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "es": "spanish", "it": "italian",
-            "pt": "portuguese", "nl": "dutch", "sv": "swedish", "fi": "finnish", "uk": "ukrainian"}
 
 
-def stemmer(lang: str):
-    """Snowball stemmer for a language code; identity where Snowball has none."""
-    name = STEMMERS.get(lang)
-    if name is None or name not in snowballstemmer.algorithms():
+def stemmer(lang):
+    """The Snowball stemmer of a language's profile; None (identity) where it names none."""
+    name = profile(lang).stemmer
+    if name is None:
         return None
+    if name not in snowballstemmer.algorithms():
+        raise LangadaptError(f"language '{profile(lang).code}': Snowball has no stemmer '{name}' "
+                             f"({', '.join(snowballstemmer.algorithms())})")
     return snowballstemmer.stemmer(name)
 
 
-def stem_words(words: list[str], lang: str) -> list[str]:
+def stem_words(words: list[str], lang) -> list[str]:
     st = stemmer(lang)
     return st.stemWords(words) if st else list(words)
 
@@ -64,7 +66,7 @@ class Lexicon:
     """Source stem → target word ('' drops the word), and how each entry was chosen."""
 
     table: dict[str, str]
-    lang: str = "en"
+    lang: object = None  # the source language (code or profile) whose stems key the table
     sources: dict[str, int] = field(default_factory=dict)
 
     def translate_words(self, words: list[str]) -> dict[str, str | None]:
@@ -73,15 +75,16 @@ class Lexicon:
         return {w: self.table.get(s) for w, s in zip(uniq, stem_words(uniq, self.lang))}
 
 
-def build_lexicon(pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None = None,
-                  src: str = "en", tgt: str = "ru", min_dice: float = 0.02, corpus_dice: float = 0.15,
+def build_lexicon(pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] | None, src, tgt, *,
+                  min_dice: float = 0.02, corpus_dice: float = 0.15,
                   min_count: int = 3, min_lift: float = 1.5, corpus_lift: float = 4.0,
                   drop_share: float = 0.02) -> Lexicon:
     """The table from dictionary `pairs` (source word, target word; first-listed sense first) and,
     where given, aligned `parallel` sentence pairs that pick among the senses."""
     single = [(s.lower(), t.lower()) for s, t in pairs if s and t and " " not in s.strip() and " " not in t.strip()]
-    if not single:
-        raise LangadaptError("translate: the dictionary holds no single-word entries")
+    if not single and not parallel:
+        raise LangadaptError("translate: the dictionary holds no single-word entries, and no parallel corpus "
+                             "gives word pairs instead")
     d_src = stem_words([s for s, _ in single], src)
     first: dict[str, str] = {}
     for s, (_, t) in zip(d_src, single):
@@ -124,11 +127,13 @@ def build_lexicon(pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] 
     use_dict = dict_ok & ~use_corpus
     drop = ~use_dict & ~use_corpus & (ce >= drop_share * n)
     # elsewhere the sense most frequent in the target side of the corpus (first-listed on ties)
-    freq = np.asarray([cr[r_index[b]] if b in r_index else 0 for b in d_tgt], dtype=np.float64)
-    src_arr = np.asarray(d_src, dtype=object)
-    order = np.lexsort((np.arange(len(single)), -freq, src_arr))
-    top = order[np.r_[True, src_arr[order][1:] != src_arr[order][:-1]]]
-    table = dict(zip(src_arr[top], np.asarray([t for _, t in single], dtype=object)[top]))
+    table = {}
+    if single:
+        freq = np.asarray([cr[r_index[b]] if b in r_index else 0 for b in d_tgt], dtype=np.float64)
+        src_arr = np.asarray(d_src, dtype=object)
+        order = np.lexsort((np.arange(len(single)), -freq, src_arr))
+        top = order[np.r_[True, src_arr[order][1:] != src_arr[order][:-1]]]
+        table = dict(zip(src_arr[top], np.asarray([t for _, t in single], dtype=object)[top]))
     surface = np.asarray(r_surface, dtype=object)
     e_arr = np.asarray(e_stems, dtype=object)
     table.update(zip(e_arr[use_dict], surface[d_arg[use_dict]]))
@@ -138,3 +143,12 @@ def build_lexicon(pairs: list[tuple[str, str]], parallel: list[tuple[str, str]] 
                    dropped=int(drop.sum()), parallel_pairs=n)
     log.info("lexicon: %s", sources)
     return Lexicon(table, src, sources)
+
+
+def induced_pairs(parallel: list[tuple[str, str]], src, tgt) -> list[tuple[str, str]]:
+    """A dictionary from an aligned corpus alone (where none exists for the pair, e.g. English–Korean
+    in Debian): each source word of the corpus with the target word it is most strongly and
+    consistently associated with (build_lexicon's corpus-only entries), one pair per word."""
+    lex = build_lexicon([], parallel, src, tgt)
+    words = sorted({w for s, _ in parallel for w in WORD.findall(s.lower())})
+    return [(w, t) for w, t in lex.translate_words(words).items() if t]
