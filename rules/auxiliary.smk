@@ -29,6 +29,8 @@ rule focus_vectors:
 
 rule wechsel_vectors:
     input:
+        **dictionary_input(WECHSEL),
+        # no dictionary for the pair: word pairs induced from the aligned corpus
         source_tokenizer=SOURCE_TOKENIZER,
         tokenizer=f"{R}/tokenizers/{{vocab}}",
         source_text=(
@@ -41,12 +43,8 @@ rule wechsel_vectors:
             if WECHSEL["corpus"] == "parallel"
             else sample_text(TARGET)
         ),
-        **dictionary_input(WECHSEL),
-        # no dictionary for the pair: word pairs induced from the aligned corpus
         parallel=(
-            []
-            if dictionary_input(WECHSEL)
-            else f"{R}/corpus/parallel/train.jsonl"
+            [] if dictionary_input(WECHSEL) else f"{R}/corpus/parallel/train.jsonl"
         ),
         lib=library("wechsel_vectors.py"),
     output:

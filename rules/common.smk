@@ -208,7 +208,8 @@ CLO = config["clo"]
 
 def dictionary_input(section):
     """A section's dictionary (translate, transfer.wechsel): its file, or its Debian package; none
-    where the language pair has none (word pairs are then induced from the parallel corpus)."""
+    where the language pair has none (word pairs are then induced from the parallel corpus).
+    """
     if section["dictionary_path"]:
         return {"dictionary": section["dictionary_path"]}
     if section["dictionary_package"]:

@@ -36,7 +36,9 @@ rule corpus_source:
         **resources_for("light"),
     params:
         source=lambda w: SOURCES[w.source],
-        lang=lambda w: PROFILES.get(SOURCES[w.source]["lang"], SOURCES[w.source]["lang"]),
+        lang=lambda w: PROFILES.get(
+            SOURCES[w.source]["lang"], SOURCES[w.source]["lang"]
+        ),
         min_chars=config["corpus"]["min_chars"],
         min_script_ratio=config["corpus"]["min_script_ratio"],
         invalid_utf8=config["corpus"]["invalid_utf8"],
