@@ -25,6 +25,8 @@ try:
     PROPAGATED, TUNED = lep_plan(config, PLAN)
     # each language's profile (rule params), and what the config leaves to them filled in
     PROFILES = language_profiles(config)
+    # what the profiles filled in (package names reach apt-get) is checked as if written
+    validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     check_translate_config(config)
     check_results_dir(config)
     check_corpus_config(config)

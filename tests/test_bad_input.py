@@ -35,6 +35,8 @@ RU = ("привет мир язык модель текст слово файл 
       "закрыть сохранить команда функция значение ячейка формат шрифт").split()
 EN = ("hello world language model text word file data window line table document select change open close save "
       "command function value cell format font").split()
+FR = ("bonjour le monde langue modèle texte mot fichier données fenêtre ligne tableau document choisir changer ouvrir "
+      "fermer enregistrer commande fonction valeur cellule format police avec pour dans").split()
 
 
 def paragraphs(words, n, seed):
@@ -290,6 +292,25 @@ def empty_after_cleaning(c: Ctx) -> Outcome:
     return Outcome(proc.returncode, proc.stderr, [out, out.with_suffix(".json")], c.tmp / "results")
 
 
+def corpus_in_another_language(c: Ctx) -> Outcome:
+    """French text given as English: the same script, so only the identifier can tell."""
+    cfg = files_config(c.tmp)
+    fr = write_text(c.tmp / "corpora" / "fr.txt", paragraphs(FR, 300, 3))
+    cfg["corpus"]["sources"]["fr_as_en"] = {"kind": "files", "lang": "en", "paths": [str(fr)]}
+    out = results_root(cfg) / "corpus" / "sources" / "fr_as_en.txt"
+    proc = snakemake(cfg, c.tmp, out)
+    return Outcome(proc.returncode, proc.stderr, [out, out.with_suffix(".json")], c.tmp / "results")
+
+
+def dictionary_of_another_pair(c: Ctx) -> Outcome:
+    """An English-French word list given as the English-Russian dictionary: translate stops on it."""
+    words = c.tmp / "en-fr.tsv"
+    words.write_text("".join(f"{e}\t{f}\n" for e, f in zip(EN, FR)), encoding="utf-8")
+    return job_error(lambda r: r / "translate" / "stats.json",
+                     translate={"backend": "dictionary", "dictionary_path": str(words), "max_chars": 60,
+                                "eval_points": 0})(c)
+
+
 def missing_files_source(c: Ctx) -> Outcome:
     cfg = files_config(c.tmp)
     cfg["corpus"]["sources"]["extra"] = {"kind": "files", "lang": "ru",
@@ -450,7 +471,16 @@ CASES = [
                    "with models.trust_remote_code: true"),
     Case("empty_after_cleaning", empty_after_cleaning,
          lambda c: "langadapt: error: corpus source 'en_as_ru': empty after cleaning (300 raw documents, lang ru, "
-                   "min_chars 20, min_script_ratio 0.5)"),
+                   "min_chars 20, min_script_ratio 0.5); its first documents read as 'en' (<N>% of 200)"),
+    Case("corpus_in_another_language_of_the_same_script", corpus_in_another_language,
+         lambda c: "langadapt: error: corpus source 'fr_as_en': its first 200 documents read as 'fr' (<N>%; 'en' <N>%), "
+                   "not as its lang 'en' says: check the source's lang or its packages"),
+    Case("unknown_language_code", config_error(languages={"target": "xx"}),
+         lambda c: "langadapt: config key 'languages.target': no profile for language 'xx' (built in: de, en, es, fr, "
+                   "ko, ru); give languages.profiles.xx with at least name, scripts and templates"),
+    Case("dictionary_for_another_language_pair", dictionary_of_another_pair,
+         lambda c: f"langadapt: error: translate: dictionary {c.tmp}/en-fr.tsv: its translations are not in Cyrillic "
+                   "script, as 'ru' is: a dictionary for another language pair than en-ru"),
     Case("invalid_utf8_fail", utf8_fail,
          lambda c: f"langadapt: error: corpus source 'bad': corpus file {c.tmp}/corpora/bad.txt: invalid UTF-8 at "
                    f"byte offset {bad_utf8_file(c.tmp)[1]} (corpus.invalid_utf8 is 'fail'; 'drop' or 'replace' go on)"),

@@ -153,11 +153,13 @@ def check_pair_languages(pairs: list[tuple[str, str]], src, tgt, where: str, sam
         texts = [" ".join(words[i: i + 50]) for i in range(0, len(words), 50)]
         shares = language_shares(texts) if known_to_identifier(lang.code) else {lang.code: 1.0}
         code, share = next(iter(shares.items()))
-        if in_script < 0.5 or (code != lang.code and share > 0.5):
-            what = "headwords" if side == 0 else "translations"
-            reads = f"'{code}'" if in_script >= 0.5 else f"not {'/'.join(lang.scripts)} script"
-            raise LangadaptError(f"{where}: its {what} read as {reads}, not '{lang.code}': a dictionary for "
-                                 f"another language pair than {profile(src).code}-{profile(tgt).code}")
+        what = "headwords" if side == 0 else "translations"
+        pair = f"a dictionary for another language pair than {profile(src).code}-{profile(tgt).code}"
+        if in_script < 0.5:
+            raise LangadaptError(f"{where}: its {what} are not in {'/'.join(lang.scripts)} script, as "
+                                 f"'{lang.code}' is: {pair}")
+        if code != lang.code and share > 0.5:
+            raise LangadaptError(f"{where}: its {what} read as '{code}', not '{lang.code}': {pair}")
 
 
 def word_pairs(dictionary, fmt: str | None, src, tgt, parallel: list[tuple[str, str]] | None,
