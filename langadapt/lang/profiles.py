@@ -160,6 +160,7 @@ def make_profile(code: str, overrides: dict | None = None, where: str = "languag
             raise LangadaptError(f"config key 'languages.profiles.{code}.scripts': '{s}' is not a Unicode "
                                  "script name (Latin, Cyrillic, Hangul, Han, Arabic, ...)") from None
     data["scripts"] = tuple(data["scripts"])
+    data.setdefault("m2m", code)  # M2M100's codes are ISO 639-1 codes
     data["lm_eval_tasks"] = tuple(data.get("lm_eval_tasks") or ())
     return Profile(**data)
 
