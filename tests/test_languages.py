@@ -126,6 +126,8 @@ def language_smoke(tmp, target: str, sources: dict, parallel: bool) -> dict:
     cfg["corpus"].update(sources=sources, max_train_bytes={target: 400000, "en": 400000},
                          parallel={"enabled": parallel})
     cfg["tokenizer"]["variants"] = {"bpe": {"kind": "bpe", "size": 800}}
+    # Hangul takes the English-centric source tokenizer 1.2 characters a token: room to copy 60
+    cfg["models"]["bootstrap"]["max_len"] = 256
     cfg["transfer"]["compare"] = {"vocab": "bpe", "methods": ["mean", "wechsel"]}
     cfg["transfer"]["wechsel"]["corpus"] = "parallel" if parallel else "train"
     cfg["lep"] = {"methods": ["conversion"], "compare": "conversion", "tune": "conversion"}
