@@ -108,7 +108,7 @@ BUILTIN: dict[str, dict] = {
                dictionaries={"en": {"package": "dict-freedict-eng-spa", "format": "freedict"}},
                lm_eval_tasks=["xstorycloze_es", "belebele_spa_Latn", "xnli_es", "paws_es", "global_mmlu_full_es"]),
     # Debian has no English-Korean dictionary, fortunes or manual pages in Korean: the corpus is the
-    # LibreOffice and GIMP help, the dictionary is induced from the LibreOffice help's alignment
+    # LibreOffice help, the dictionary is induced from its alignment (docs/languages.md)
     "ko": dict(name="Korean", scripts=["Hangul"], nllb="kor_Hang",
                templates={"copy": "다음 텍스트를 그대로 반복하세요.", "continue": "텍스트를 이어서 쓰세요.",
                           "first": "이 텍스트의 첫 번째 단어는 무엇인가요?",
