@@ -6,6 +6,8 @@ import os
 import random
 import shutil
 import signal
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,27 @@ RU_WORDS = ("привет мир язык модель текст слово ф�
             "изменить открыть закрыть сохранить команда функция значение ячейка формат шрифт 1990 2024 год").split()
 EN_WORDS = ("hello world language model text word file data window line table document select "
             "change open close save command function value cell format font").split()
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(session, config, items):
+    """The French and Korean end-to-end runs (tests/test_languages.py) start as soon as they are
+    selected, in the background: they need nothing from other tests, and the single-process tests
+    that come first leave a core idle."""
+    if any(item.path.name == "test_languages.py" and item.get_closest_marker("workflow") for item in items):
+        from test_languages import start_language_runs
+
+        config.language_runs = start_language_runs(Path(tempfile.mkdtemp(prefix="langadapt-languages-")))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    runs = getattr(session.config, "language_runs", None)
+    if runs:
+        for proc in runs["procs"].values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
+        shutil.rmtree(runs["tmp"], ignore_errors=True)
 
 
 def sentences(words, n, seed=0):
@@ -75,30 +98,17 @@ def untracked_files() -> set[str]:
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
-    """The smoke config run locally, once per session, and at the same time in the same results_dir
-    a twin experiment of the same config under another name (`smoke_twin`, a clean second run for
-    tests/test_reliability.py, with one lm-eval job per stage instead of per model). The workflow tests read `smoke` (some re-run it with changed values);
-    test_slurm.py compares its SLURM run with `tmp/as_run`, a copy taken right after."""
-    import subprocess
-
-    from snakemake_run import ROOT, SNAKEMAKE, run_snakemake, smoke_config
+    """The smoke config run locally, once per session. The workflow tests read it (some re-run it
+    with changed values); test_slurm.py compares its SLURM run, a second clean run, with
+    `tmp/as_run`, a copy taken right after. (A twin experiment run beside it until 2026-12-02; two
+    experiments at once in one results_dir are now the French and Korean runs of
+    tests/test_languages.py.)"""
+    from snakemake_run import run_snakemake, smoke_config
 
     tmp = tmp_path_factory.mktemp("smoke")
-    # the twin evaluates one lm-eval job per stage: its evaluations must equal the per-model jobs'
-    twin_cfg = smoke_config(tmp, name="twin.yaml", experiment="smoke_twin", evaluate={"one_job_per": "stage"})
     untracked = untracked_files()
-    with open(tmp / "twin.out", "w") as out:
-        twin = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", str(twin_cfg)], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            run_snakemake(smoke_config(tmp))
-        except BaseException:
-            os.killpg(twin.pid, signal.SIGTERM)
-            twin.wait()
-            raise
-    if twin.wait() != 0:
-        raise RuntimeError(f"the twin experiment failed: {(tmp / 'twin.out').read_text()[-3000:]}")
-    # what the two runs left in the repository (tests/test_reliability.py expects nothing)
+    run_snakemake(smoke_config(tmp))
+    # what the run left in the repository (tests/test_reliability.py expects nothing)
     (tmp / "new_in_repo").write_text("".join(f"{f}\n" for f in sorted(untracked_files() - untracked)))
     res = tmp / "results" / "smoke"
     shutil.copytree(res, tmp / "as_run" / "smoke", symlinks=True)

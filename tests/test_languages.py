@@ -137,11 +137,11 @@ def language_smoke(tmp, target: str, sources: dict, parallel: bool) -> dict:
     return cfg
 
 
-@pytest.fixture(scope="module")
-def languages(tmp_path_factory):
-    """French (Latin, like English; FreeDict dictionary) and Korean (Hangul; the dictionary induced
-    from the LibreOffice help's alignment) run side by side, one core each."""
-    tmp = tmp_path_factory.mktemp("languages")
+def start_language_runs(tmp) -> dict:
+    """Start the French (Latin, like English; FreeDict dictionary) and Korean (Hangul; the
+    dictionary induced from the LibreOffice help's alignment) runs, side by side, one core each.
+    tests/conftest.py calls this as the session starts when these tests are selected, so the runs
+    take the core that the many single-process tests before them leave idle."""
     fortunes = {"kind": "deb", "lang": "en", "packages": ["fortunes"], "extractor": "fortunes"}
     cfgs = {"fr": language_smoke(tmp, "fr", {"fr_manpages": {"kind": "deb", "lang": "fr", "packages": ["manpages-fr"],
                                                              "extractor": "manpages"}, "en_fortunes": fortunes},
@@ -150,14 +150,22 @@ def languages(tmp_path_factory):
                                                                 "packages": ["libreoffice-help-ko"],
                                                                 "extractor": "libreoffice_help"},
                                              "en_fortunes": fortunes}, parallel=True)}
-    procs = {}
+    runs = {}
     for lang, cfg in cfgs.items():
         (tmp / f"{lang}.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
-        procs[lang] = subprocess.Popen([SNAKEMAKE, "--cores", "1", "--configfile", str(tmp / f"{lang}.yaml")], cwd=ROOT,
-                                       stdout=open(tmp / f"{lang}.out", "w"), stderr=subprocess.STDOUT)
-    for lang, proc in procs.items():
+        with open(tmp / f"{lang}.out", "w") as out:
+            runs[lang] = subprocess.Popen([SNAKEMAKE, "--cores", "1", "--configfile", str(tmp / f"{lang}.yaml")],
+                                          cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return {"tmp": tmp, "procs": runs}
+
+
+@pytest.fixture(scope="module")
+def languages(request, tmp_path_factory):
+    runs = getattr(request.config, "language_runs", None) or start_language_runs(tmp_path_factory.mktemp("languages"))
+    tmp = runs["tmp"]
+    for lang, proc in runs["procs"].items():
         assert proc.wait() == 0, (tmp / f"{lang}.out").read_text()[-4000:]
-    return {lang: tmp / "results" / f"smoke_{lang}" for lang in cfgs}
+    return {lang: tmp / "results" / f"smoke_{lang}" for lang in runs["procs"]}
 
 
 def rows(path):
@@ -209,3 +217,22 @@ def test_korean_runs_end_to_end_with_a_dictionary_induced_from_the_aligned_help(
     assert all(r["rivals"] == [] and r["scripts"] == ["Hangul"] for r in lang_rows)
     ko = pd.read_csv(res / "report" / "tokenizers.csv").set_index("tokenizer")["chars_per_token_ko"]
     assert ko["bpe"] > ko["source"]
+
+
+@pytest.mark.workflow
+def test_two_experiments_ran_at_once_in_one_results_dir_without_touching_each_other(languages):
+    """The French and Korean runs ran concurrently in one results_dir: each wrote only under its
+    own results_dir/experiment, named none of the other's files, and their jobs overlapped in time."""
+    fr, ko = languages["fr"], languages["ko"]
+    assert sorted(p.name for p in fr.parent.iterdir()) == ["smoke_fr", "smoke_ko"]
+    texts = (".json", ".jsonl", ".yaml", ".csv", ".md", ".tsv", ".log", ".txt")
+    for own, other in ((fr, ko), (ko, fr)):
+        needle = f"{other}/"
+        mentions = [str(p.relative_to(own)) for p in own.rglob("*")
+                    if p.is_file() and p.suffix in texts and needle in p.read_text(errors="replace")]
+        assert not mentions, f"{own.name} names files of {other.name}: {mentions[:5]}"
+    spans = []
+    for root in (fr, ko):
+        times = [p.stat().st_mtime for p in (root / "logs").rglob("*.log")]
+        spans.append((min(times), max(times)))
+    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1], spans
