@@ -52,7 +52,8 @@ def family(tokenizer) -> str:
 def special_ids(tokenizer) -> np.ndarray:
     """Ids of special and added tokens (handled by role, never by spelling)."""
     ids = set(tokenizer.all_special_ids) | set(tokenizer.added_tokens_decoder)
-    return np.array(sorted(i for i in ids if i < len(tokenizer)), dtype=np.int64)
+    n = len(tokenizer)  # 20-40 ms on a 262k vocabulary: once, not per special token (Gemma has 6,415)
+    return np.array(sorted(i for i in ids if i < n), dtype=np.int64)
 
 
 def surfaces(tokenizer) -> list[bytes | None]:
