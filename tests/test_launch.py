@@ -76,7 +76,7 @@ def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, 
     launch.run("langadapt.train.clo:build_cross_lingual",
                dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
                     out_dir=str(tmp_path / "clo"), objective="clo", n=6, beta=0.5, nll_weight=1.0,
-                    train_cfg=train_cfg, max_len=64, seed=0), 2, threads=2)
+                    train_cfg=train_cfg, max_len=64, seed=0, langs=("en", "ru")), 2, threads=2)
     info = _json.loads((tmp_path / "clo" / "training.json").read_text())
     assert info["examples"] == 12
     steps = (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]
@@ -95,7 +95,8 @@ def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one
     assert (tmp_path / "logs" / "rule" / "job.log").exists()
     with pytest.raises(SystemExit) as ex:
         launch.job(smk, "langadapt.train.clo:build_cross_lingual", model_dir=str(tmp_path), translations="x", out_dir="y",
-                   objective="nope", n=1, beta=0.1, nll_weight=1.0, train_cfg={}, max_len=8, seed=0)
+                   objective="nope", n=1, beta=0.1, nll_weight=1.0, train_cfg={}, max_len=8, seed=0,
+                   langs=("en", "ru"))
     assert ex.value.code == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "langadapt: error: cross-lingual objective 'nope' is unknown; choose clo or sft"
