@@ -31,7 +31,7 @@ _B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 
 def _word(p: Profile) -> regex.Pattern:
     """One word of a language's scripts (lower-cased before it is matched), with at most one inner hyphen or apostrophe."""
-    letter = r"[\p{L}&&[" + "".join(rf"\p{{Script={s}}}" for s in p.scripts) + "]]"
+    letter = p.letters.pattern
     return regex.compile(rf"{letter}+(?:[-'’]{letter}+)?", regex.V1)
 
 
