@@ -1,9 +1,11 @@
 """Multi-process training: a job given several GPUs (or CPU processes) runs its stage under torchrun.
 
 The Snakemake job stays one process; when it asks for more than one, it re-runs the same
-library function in `n` torchrun workers (NCCL on GPUs, gloo on CPU). The Hugging Face Trainer
-picks the process group up from the environment and trains data-parallel; rank 0 alone writes
-the output directory.
+library function in `n` torchrun workers per node (NCCL on GPUs, gloo on CPU). The Hugging Face
+Trainer picks the process group up from the environment and trains data parallel (`ddp`) or
+sharded (`fsdp`, the job's `parallel` resource, told to the workers as LANGADAPT_PARALLEL);
+rank 0 alone writes the output directory. A job over several nodes (`nodes` resource, a SLURM
+allocation) starts one torchrun per node with srun, which meet at a rendezvous on the first node.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+STRATEGIES = ("ddp", "fsdp")
+STRATEGY_ENV = "LANGADAPT_PARALLEL"
+
+
+def strategy() -> str:
+    """How this training process shares the work with its peers: `ddp` or `fsdp`."""
+    return os.environ.get(STRATEGY_ENV, "ddp")
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -38,6 +49,26 @@ def processes(resources) -> int:
     parallelism, e.g. to test the multi-process path), whichever is larger."""
     get = resources.get if hasattr(resources, "get") else lambda k, d=None: getattr(resources, k, d)
     return max(int(get("gpu", 0) or 0), int(get("processes", 1) or 1))
+
+
+def _resource(resources, key, default):
+    get = resources.get if hasattr(resources, "get") else lambda k, d=None: getattr(resources, k, d)
+    value = get(key, default)
+    return default if value is None else value
+
+
+def parallel(resources) -> str:
+    """A job's parallel strategy, its `parallel` resource (the config's resources.gpu_rules or a
+    profile's set-resources): ddp (default) or fsdp."""
+    value = str(_resource(resources, "parallel", "ddp"))
+    if value not in STRATEGIES:
+        raise LangadaptError(f"resource parallel={value!r} is unknown; choose {' or '.join(STRATEGIES)}")
+    return value
+
+
+def nodes(resources) -> int:
+    """The nodes a job's processes spread over (`nodes` resource; SLURM allocates them)."""
+    return int(_resource(resources, "nodes", 1))
 
 
 @contextmanager
@@ -63,11 +94,15 @@ def _resolve(fn):
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\w*: ")
 
 
+# the prefix torchrun puts before a worker's lines (`[rank1]: `)
+_RANK = re.compile(r"^\[rank\d+\]:\s?")
+
+
 def _failure(fn: str, nprocs: int, done) -> str:
     """One line for failed torchrun workers: a worker's own langadapt error as a single process
     would have said it, else the first worker's exception (torchrun's own summary skipped);
     torchrun's whole output goes to the log."""
-    lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
+    lines = [_RANK.sub("", line).strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
     ours = [line.removeprefix("langadapt: error: ") for line in lines if line.startswith("langadapt: error:")]
     if ours:
         return ours[0]
@@ -76,33 +111,69 @@ def _failure(fn: str, nprocs: int, done) -> str:
     return f"{fn}: {nprocs} torchrun workers failed (exit {done.returncode}): {(raised or lines or ['?'])[0]}"
 
 
-def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0):
-    """`fn(**kwargs)` (a function or `module:function`), in this process when nprocs is 1, else in
-    nprocs torchrun workers (their logs go to log_file.rank{r}); a failed worker fails the job in one line."""
-    if nprocs <= 1:
+def torchrun_command(spec, nprocs: int, nodes: int = 1, env=os.environ) -> list[str]:
+    """The command that starts a job's workers: one torchrun on this machine, or, inside a SLURM
+    allocation, one torchrun per node started by srun (`--overlap`: within the job step that
+    runs this job), meeting at a c10d rendezvous on the allocation's first node, named by the
+    job's id. `nodes` over 1 needs that allocation (profiles/slurm asks sbatch for the nodes)."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run"]
+    worker = ["-m", "langadapt.core.launch", str(spec)]
+    job_id = env.get("SLURM_JOB_ID")
+    if not job_id:
+        if nodes > 1:
+            raise LangadaptError(f"resource nodes={nodes}: a job over several nodes runs in a SLURM allocation "
+                                 "(snakemake --profile profiles/slurm); here it has this machine only")
+        return [*torchrun, "--standalone", f"--nproc-per-node={nprocs}", *worker]
+    head = first_host(env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or "localhost")
+    port = 29500 + int(job_id) % 10000
+    return ["srun", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1",
+            "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}", f"--nproc-per-node={nprocs}",
+            "--rdzv-backend=c10d", f"--rdzv-endpoint={head}:{port}", f"--rdzv-id=langadapt-{job_id}", *worker]
+
+
+def first_host(nodelist: str) -> str:
+    """The first host of a SLURM node list (`gpu[003-005,009],login1` -> gpu003), as
+    `scontrol show hostnames` would name it first."""
+    m = re.match(r"([^,\[]+)(?:\[([^\]]+)\])?", nodelist.strip())
+    if not m:
+        raise LangadaptError(f"SLURM node list {nodelist!r} names no host")
+    prefix, ranges = m.groups()
+    return prefix + (ranges.split(",")[0].split("-")[0] if ranges else "")
+
+
+def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0, parallel: str = "ddp",
+        nodes: int = 1):
+    """`fn(**kwargs)` (a function or `module:function`), in this process when one process on one
+    node is asked for, else in nprocs torchrun workers per node (their logs go to
+    log_file.rank{r}) training `parallel` (ddp or fsdp); a failed worker fails the job in one line."""
+    if nprocs * nodes <= 1:
         return _resolve(fn)(**kwargs)
     if callable(fn):
         fn = f"{fn.__module__}:{fn.__qualname__}"
-    with tempfile.TemporaryDirectory(prefix="langadapt-launch-") as tmp:
+    # workers on other nodes read the spec: beside the log (a shared filesystem, as SLURM jobs' are)
+    where = Path(log_file).parent if log_file and os.environ.get("SLURM_JOB_ID") else None
+    with tempfile.TemporaryDirectory(prefix=".langadapt-launch-", dir=where) as tmp:
         spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "log_file": str(log_file) if log_file else None,
                                     "threads": max(1, threads // nprocs), "seed": seed}))
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nprocs}",
-               "-m", "langadapt.core.launch", str(spec)]
-        log.info("launching %d processes: %s", nprocs, " ".join(cmd))
-        env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs))}
+        cmd = torchrun_command(spec, nprocs, nodes)
+        log.info("launching %d processes on %d node(s), %s: %s", nprocs * nodes, nodes, parallel, " ".join(cmd))
+        env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs)), STRATEGY_ENV: parallel}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
-            raise LangadaptError(_failure(fn, nprocs, done))
-        log.info("%d processes done", nprocs)
+            raise LangadaptError(_failure(fn, nprocs * nodes, done))
+        log.info("%d processes done", nprocs * nodes)
 
 
 def job(smk, fn, **kwargs):
     """A Snakemake training job's whole script: `fn(**kwargs)` as one stage (its log, threads
-    and seed), on as many processes as the job's resources ask for."""
+    and seed), on as many processes and nodes as the job's resources ask for, data parallel or
+    sharded as its `parallel` resource says."""
     seed = smk.params.seed
     with snakemake_job(smk, seed):
-        return run(fn, kwargs, processes(smk.resources), log_file=smk.log[0], threads=smk.threads, seed=seed)
+        res = smk.resources
+        return run(fn, kwargs, processes(res), log_file=smk.log[0], threads=smk.threads, seed=seed,
+                   parallel=parallel(res), nodes=nodes(res))
 
 
 def _worker(spec_path: str) -> None:

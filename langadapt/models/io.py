@@ -79,9 +79,10 @@ def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model")
     return load_model(path, trust_remote_code=trust_remote_code), tok
 
 
-def save_model(model, tokenizer, out_dir) -> None:
-    """Write a directory that AutoModelForCausalLM, lm-eval and vLLM load as it is."""
-    model.save_pretrained(out_dir, safe_serialization=True)
+def save_model(model, tokenizer, out_dir, state_dict: dict | None = None) -> None:
+    """Write a directory that AutoModelForCausalLM, lm-eval and vLLM load as it is (the weights
+    `state_dict`, when given, e.g. those gathered from a sharded model)."""
+    model.save_pretrained(out_dir, safe_serialization=True, state_dict=state_dict)
     if tokenizer is not None:
         tokenizer.save_pretrained(out_dir)
 

@@ -21,11 +21,12 @@ from transformers import Trainer
 from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, write_json
-from langadapt.models.io import load_chat_model, save_model
+from langadapt.models.io import load_chat_model
 from langadapt.train.trainer import (
     BlockDataset,
     head_is_plain,
     learned_logits,
+    save_trained,
     sft_examples,
     train,
     train_kwargs,
@@ -169,6 +170,8 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
             enc = encode_pairs(tok, preference_pairs(src, tgt), max_len)
             plain = head_is_plain(model, *(torch.from_numpy(enc[f"chosen_{k}"]) for k in ("ids", "labels")))
             ref_c, ref_r = reference_logps(model, enc, kw["batch_size"], plain)
+            # a sharded head's weight is gathered only inside the model's forward: full logits
+            plain = plain and not (launch.strategy() == "fsdp" and launch.world_size() > 1)
             data = PreferenceData(enc, ref_c, ref_r)
             trainer_cls = clo_trainer_class(beta, nll_weight, plain, nll_on)
         else:
@@ -181,7 +184,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         for p in model.parameters():
             p.requires_grad = True
-        save_model(model, tok, tmp)
+        save_trained(model, tok, tmp)
         info = {"objective": objective, "conversations": n, "examples": len(data), "trainable_parameters": n_train}
         write_json(tmp / "training.json", info)
     return info

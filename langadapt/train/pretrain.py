@@ -11,8 +11,16 @@ from torch.utils.data import ConcatDataset, Subset
 from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json
-from langadapt.models.io import load_model, load_tokenizer, save_model
-from langadapt.train.trainer import TokenBlockDataset, files_key, mean_loss, pack_blocks, train, train_kwargs
+from langadapt.models.io import load_model, load_tokenizer
+from langadapt.train.trainer import (
+    TokenBlockDataset,
+    files_key,
+    mean_loss,
+    pack_blocks,
+    save_trained,
+    train,
+    train_kwargs,
+)
 from langadapt.vocab.tokens import TokenShards
 
 log = logging.getLogger(__name__)
@@ -106,16 +114,17 @@ def run_cpt(init_dir, token_shards: list, heldout_file, out_dir, cfg: dict, seed
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         # what a checkpoint must have been written for: these settings, seed and input files
         key = {"cfg": {k: v for k, v in cfg.items() if k != "save_steps"}, "seed": seed,
-               "processes": launch.world_size(), "inputs": files_key(init_dir, *token_shards, *source_shards)}
+               "processes": launch.world_size(), "parallel": launch.strategy(), "inputs": files_key(init_dir, *token_shards, *source_shards)}
         metrics = continued_pretraining(
             model, tok, shards, read_lines(heldout_file), tmp / "trainer", seed=seed,
             loss_csv=tmp / "loss.csv", checkpoint_dir=checkpoint_dir, resume_key=key, source_shards=source, **cfg,
         )
         metrics["processes"] = launch.world_size()
+        metrics["parallel"] = launch.strategy() if launch.world_size() > 1 else "none"
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         for p in model.parameters():
             p.requires_grad_(True)
-        save_model(model, tok, tmp)
+        save_trained(model, tok, tmp)
         write_json(tmp / "cpt_metrics.json", metrics)
     if checkpoint_dir and launch.is_main_process():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)

@@ -1,6 +1,10 @@
 """Causal-LM training on the Hugging Face Trainer: packing, prompt masking, loss logging.
 
-The same code path runs on CPU, one GPU, or many under torchrun/accelerate.
+The same code path runs on CPU, one GPU, or many under torchrun/accelerate: data parallel
+(DDP, a whole model per process) or, when the job's `parallel` resource says `fsdp`, sharded
+(FSDP2 through accelerate: every decoder layer its own unit, parameters, gradients and
+optimizer state split across the processes; checkpoints sharded, the final model gathered
+once and written by rank 0).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import torch
 import torch.distributed as dist
 from transformers import Trainer, TrainingArguments
 
+from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
+from langadapt.models.io import save_model
 
 log = logging.getLogger(__name__)
 
@@ -155,13 +161,14 @@ def learned_tokens_trainer(base):
     """`base` (a Trainer class) whose causal-LM loss on prompt-masked labels projects only the
     learned positions (learned_logits): the same loss as the model's own (summed over the
     accumulated batch's learned tokens when the Trainer counts them, else their mean). Blocks
-    without masked labels (pretraining) and models whose head is not plain take the base path."""
+    without masked labels (pretraining), models whose head is not plain and sharded models (their
+    head's weight is gathered only inside the model's own forward) take the base path."""
     class LearnedTokensTrainer(base):
         _plain = None
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.get("labels")
-            if return_outputs or labels is None or set(inputs) - {"input_ids", "labels", "attention_mask"} \
+            if self.is_fsdp_enabled or return_outputs or labels is None or set(inputs) - {"input_ids", "labels", "attention_mask"} \
                     or not bool((labels == -100).any()) or not bool((labels[:, 1:] != -100).any()):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             ids, mask = inputs["input_ids"], inputs.get("attention_mask")
@@ -182,6 +189,74 @@ def learned_tokens_trainer(base):
             return loss
 
     return LearnedTokensTrainer
+
+
+def sharded_trainer(base):
+    """`base` (a Trainer class) that shards under FSDP on CPU too. accelerate keeps FSDP for
+    accelerators and, on CPU, silently trains data parallel instead; torch's FSDP2 runs on CPU
+    with gloo, so there the accelerator's state is set to FSDP after it is built, and the rest
+    (wrapping, sharded checkpoints, clipping) is accelerate's own FSDP2 path, as on GPUs."""
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+    class ShardedTrainer(base):
+        def create_accelerator_and_postprocess(self):
+            super().create_accelerator_and_postprocess()
+            if self.args.fsdp_plugin_args is not None and not self.is_fsdp_enabled:
+                state = self.accelerator.state
+                state.distributed_type = DistributedType.FSDP
+                state.fsdp_plugin = FullyShardedDataParallelPlugin(**self.args.fsdp_plugin_args)
+                self.is_fsdp_enabled = True
+
+    return ShardedTrainer
+
+
+def fsdp_config(model) -> dict:
+    """FSDP2 settings for `model`: each of its decoder layers (the classes its architecture
+    names as not to be split) one unit, the embeddings, final norm and head the root's;
+    parameters resharded after each forward; checkpoints sharded (each rank writes its part)."""
+    layers = sorted(set(getattr(model, "_no_split_modules", None) or []))
+    if not layers:
+        raise LangadaptError(f"parallel fsdp: {type(model).__name__} names no decoder layer class "
+                             "(_no_split_modules) to shard by; use parallel: ddp for it")
+    return {"version": 2, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "transformer_layer_cls_to_wrap": layers,
+            "reshard_after_forward": True, "state_dict_type": "SHARDED_STATE_DICT"}
+
+
+def is_sharded(model) -> bool:
+    """Whether `model` (or a module in it) was sharded by FSDP2 (fully_shard changes it in place)."""
+    from torch.distributed.fsdp import FSDPModule
+
+    return any(isinstance(m, FSDPModule) for m in model.modules())
+
+
+def full_state_dict(model) -> dict | None:
+    """A sharded model's whole state dict on rank 0 (in CPU memory; None on the other ranks),
+    gathered layer by layer: every rank must call it. An unsharded model's own state dict."""
+    if not is_sharded(model):
+        return model.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if not launch.is_main_process():
+        return None
+    # a parameter used twice (tied embeddings) is gathered once per name: keep its first name,
+    # as save_pretrained keeps one tensor of a tied pair
+    first = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if first.setdefault(id(p), name) != name:
+            sd.pop(name, None)
+    return sd
+
+
+def save_trained(model, tokenizer, out_dir) -> None:
+    """Write a trained model's directory (models.io.save_model). A sharded model is gathered
+    first, so every rank must call this; rank 0 writes it, as one ordinary directory."""
+    if not is_sharded(model):
+        save_model(model, tokenizer, out_dir)
+        return
+    sd = full_state_dict(model)
+    if sd is not None:
+        save_model(model, tokenizer, out_dir, state_dict=sd)
 
 
 CHECKPOINT_KEY = "langadapt_resume_key.json"
@@ -266,8 +341,10 @@ def train(
     With `checkpoint_dir` and `save_steps`, a checkpoint (weights, optimizer, scheduler, RNG,
     data position) is kept every `save_steps` steps, and a run killed midway resumes from the
     last one written for the same `resume_key` (inputs, settings and process count), ending with
-    the weights of an unbroken run."""
+    the weights of an unbroken run. Under torchrun with the `fsdp` strategy (launch.strategy) the
+    model is sharded in place: write it with save_trained."""
     checkpointing = bool(checkpoint_dir and save_steps)
+    sharded = launch.strategy() == "fsdp" and launch.world_size() > 1
     if checkpointing and save_steps % logging_steps:
         # the first loss logged after a resume averages from the resume point, not the last log
 
@@ -294,9 +371,13 @@ def train(
         disable_tqdm=True,
         remove_unused_columns=False,  # the datasets hold exactly what the loss reads
         use_cpu=not torch.cuda.is_available(),
+        **({"fsdp": True, "fsdp_config": fsdp_config(model)} if sharded else {}),
     )
     world = max(1, args.world_size)
-    trainer = learned_tokens_trainer(trainer_cls or Trainer)(model=model, args=args, train_dataset=dataset, data_collator=trim_padding)
+    trainer_cls = learned_tokens_trainer(trainer_cls or Trainer)
+    if sharded:
+        trainer_cls = sharded_trainer(trainer_cls)
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, data_collator=trim_padding)
     resume = None
     if checkpointing:
         key = resume_key or {}

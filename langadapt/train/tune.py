@@ -13,7 +13,9 @@ import logging
 import shutil
 from pathlib import Path
 
+import torch
 from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
 
 from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
@@ -21,7 +23,7 @@ from langadapt.core.io import atomic_dir, read_lines, write_json
 from langadapt.data.instructions import instruction_conversations
 from langadapt.models.generate import generate_replies
 from langadapt.models.io import embedding_matrices, load_chat_model, save_model
-from langadapt.train.trainer import BlockDataset, sft_examples, train, train_kwargs
+from langadapt.train.trainer import BlockDataset, full_state_dict, is_sharded, sft_examples, train, train_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +101,23 @@ def lora_finetune(model_dir, data_jsonl, out_dir, *, lora: dict, train_cfg: dict
         train(peft_model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
               tokens_per_example=max_len, **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
-        merged = peft_model.merge_and_unload()
-        save_model(merged, tok, tmp)
+        if is_sharded(peft_model):
+            peft_model = gathered_lora_model(peft_model)
+        if peft_model is not None:  # None: a rank other than 0 of a sharded run
+            save_model(peft_model.merge_and_unload(), tok, tmp)
+
+
+def gathered_lora_model(peft_model):
+    """On rank 0, an unsharded copy of a LoRA model that FSDP sharded (every rank must call
+    this; the others get None): its whole state dict gathered into CPU memory, then assigned
+    to the same architecture with the same adapters built without memory (meta device), so
+    peft merges it as it merges any LoRA model."""
+    sd = full_state_dict(peft_model)
+    if sd is None:
+        return None
+    config, adapters = peft_model.get_base_model().config, peft_model.peft_config["default"]
+    with torch.device("meta"):
+        plain = get_peft_model(AutoModelForCausalLM.from_config(config), adapters)
+    plain.load_state_dict(sd, assign=True)
+    plain.get_base_model().tie_weights()
+    return plain

@@ -1,0 +1,165 @@
+"""Sharded training (FSDP2) in two torchrun processes on CPU (gloo): embedding-only CPT ends with
+the one-process run's weights and resumes after kill -9 to the same weights; LoRA tuning and CLO
+change only what they must; the final model is one ordinary directory written by rank 0."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import torch
+from safetensors.torch import load_file
+from shards import token_shards
+
+from langadapt.core import launch
+from langadapt.core.io import write_lines
+from langadapt.models.io import load_model, save_model
+from langadapt.train.bootstrap import tiny_llama
+
+CPT = {"block_size": 32, "batch_size": 4, "grad_accum": 1, "lr": 0.02, "weight_decay": 0.01, "warmup_steps": 2,
+       "epochs": 1, "max_steps": -1, "max_tokens": 48 * 32, "logging_steps": 1}
+EMBEDDINGS = ("model.embed_tokens.weight", "lm_head.weight")
+# float32 sums in another order (a gradient reduce-scattered from two halves of the batch, the
+# norm for clipping from two shards) after 6 Adam steps of lr 0.02
+TOLERANCE = {"rtol": 0, "atol": 2e-5}
+
+
+def _cpt_inputs(tmp_path, tok, docs, tied: bool) -> dict:
+    model = tiny_llama(tok, hidden_size=16, layers=2, heads=2, intermediate_size=32, max_len=64, seed=0,
+                       tie_word_embeddings=tied)
+    save_model(model, tok, tmp_path / "init")
+    shards = token_shards(tok, docs * 3, tmp_path / "data", shards=2)
+    write_lines(tmp_path / "heldout.txt", docs[:40])
+    return dict(init_dir=str(tmp_path / "init"), token_shards=[str(s) for s in shards],
+                heldout_file=str(tmp_path / "heldout.txt"))
+
+
+def _cpt(kw, out, nprocs, parallel="fsdp", **cfg):
+    """CPT of 48 blocks, 8 per optimizer step however many processes share them."""
+    cfg = CPT | {"batch_size": 8 // nprocs} | cfg
+    launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(out), cfg=cfg, seed=0), nprocs,
+               log_file=out.parent / f"{out.name}.log", threads=2, parallel=parallel)
+    return load_file(out / "model.safetensors"), json.loads((out / "cpt_metrics.json").read_text())
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["untied", "tied"])
+def test_fsdp_cpt_in_two_processes_ends_with_the_one_process_weights(tmp_path, byte_level_tok, ru_docs, tied):
+    kw = _cpt_inputs(tmp_path, byte_level_tok, ru_docs, tied)
+    one, m1 = _cpt(kw, tmp_path / "one", 1)
+    two, m2 = _cpt(kw, tmp_path / "two", 2)
+    assert m1["processes"] == 1 and m2["processes"] == 2 and m2["parallel"] == "fsdp"
+    assert m1["steps"] == m2["steps"] == 6
+    init = load_file(tmp_path / "init" / "model.safetensors")
+    assert one.keys() == two.keys() == init.keys()
+    assert ("lm_head.weight" in two) is not tied  # a tied model stays tied: one matrix on disk
+    for name in init:
+        if name in EMBEDDINGS:
+            assert not torch.equal(two[name], init[name]), name
+            torch.testing.assert_close(two[name], one[name], **TOLERANCE)
+        else:
+            assert torch.equal(two[name], init[name]) and torch.equal(one[name], init[name]), name
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["tie_word_embeddings"] is tied
+    assert not list((tmp_path / "two").glob("*.distcp")) and not (tmp_path / "two" / "trainer").exists()
+    # every rank logged its training; only rank 0 wrote a directory
+    assert (tmp_path / "two.log.rank0").exists() and (tmp_path / "two.log.rank1").exists()
+    assert abs(m1["heldout_loss_after"] - m2["heldout_loss_after"]) < 1e-4
+
+
+def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level_tok, ru_docs):
+    """kill -9 of the whole torchrun group after its first sharded checkpoint; the next run
+    resumes from a checkpoint (not step 0) and ends with the unbroken sharded run's weights."""
+    kw = _cpt_inputs(tmp_path, byte_level_tok, ru_docs, tied=False)
+    ck = tmp_path / "checkpoints"
+    slow = {"max_steps": 40, "save_steps": 4, "logging_steps": 2}  # the 6 batches of an epoch, repeated
+    unbroken, _ = _cpt(dict(kw, checkpoint_dir=str(tmp_path / "ck0")), tmp_path / "unbroken", 2, **slow)
+    args = dict(kw, out_dir=str(tmp_path / "cpt"), cfg=CPT | {"batch_size": 4} | slow, seed=0,
+                checkpoint_dir=str(ck))
+    code = ("import json, sys; from langadapt.core import launch; "
+            "launch.run('langadapt.train.pretrain:run_cpt', json.loads(sys.argv[1]), 2, threads=2, parallel='fsdp')")
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list(ck.glob("checkpoint-*/trainer_state.json")):
+        assert proc.poll() is None and time.time() < deadline, "CPT ended before its first checkpoint"
+        time.sleep(0.05)
+    for p in psutil.Process(proc.pid).children(recursive=True):
+        p.send_signal(signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not (tmp_path / "cpt").exists()
+    saved = sorted(int(c.name.split("-")[1]) for c in ck.glob("checkpoint-*"))
+    assert saved and max(saved) < 40
+    assert any(ck.glob("checkpoint-*/**/*.distcp"))  # sharded: each rank wrote its part
+
+    launch.run("langadapt.train.pretrain:run_cpt", args, 2, log_file=tmp_path / "cpt.log", threads=2,
+               parallel="fsdp")
+    log = (tmp_path / "cpt.log.rank0").read_text()
+    assert "resuming from" in log and int(log.split("resuming from")[1].split("checkpoint-")[1].split()[0]) in saved
+    resumed = load_file(tmp_path / "cpt" / "model.safetensors")
+    for name in unbroken:
+        assert torch.equal(resumed[name], unbroken[name]), name
+    assert not ck.exists()
+
+
+def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_level_tok, ru_docs):
+    """LoRA (first and last layers, embeddings trained) sharded over two processes: the merged
+    model differs from the instruct model in those layers' projections and the embeddings only."""
+    from test_tune import LORA, TRAIN, instruct_dir  # noqa: F401  (instruct_dir: a fixture)
+
+    from langadapt.data.instructions import instruction_conversations
+
+    from test_clo import _chat
+
+    tok = _chat(byte_level_tok)
+    save_model(tiny_llama(tok, hidden_size=16, layers=3, heads=2, intermediate_size=32, max_len=256, seed=0), tok,
+               tmp_path / "instruct")
+    convs = instruction_conversations(ru_docs, 16, seed=0, max_chars=60, lang="en")
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps({"messages": c}, ensure_ascii=False) + "\n"
+                                                 for c in convs))
+    launch.run("langadapt.train.tune:lora_finetune",
+               dict(model_dir=str(tmp_path / "instruct"), data_jsonl=str(tmp_path / "data.jsonl"),
+                    out_dir=str(tmp_path / "out"), lora=LORA, train_cfg=TRAIN | {"epochs": 1, "batch_size": 4},
+                    max_len=128, seed=0), 2, threads=2, parallel="fsdp")
+    assert not list((tmp_path / "out").glob("adapter_*")) and (tmp_path / "out" / "loss.csv").exists()
+    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "out").state_dict()
+    assert old.keys() == new.keys()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert set(EMBEDDINGS) <= changed
+    assert any(k.startswith("model.layers.0.") for k in changed) and any(k.startswith("model.layers.2.") for k in changed)
+    assert not any(k.startswith("model.layers.1.") or "norm" in k for k in changed)
+    assert all(k in EMBEDDINGS or any(f".{t}." in k for t in LORA["targets"]) for k in changed)
+
+
+def test_fsdp_clo_trains_attention_only_against_its_reference(tmp_path, byte_level_tok):
+    """CLO (policy sharded, the reference's log-probabilities computed before sharding) in two
+    processes: only attention projections change, and its loss falls."""
+    from test_clo import EN, RU, _chat
+
+    tok = _chat(byte_level_tok)
+    save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
+               tmp_path / "instruct")
+    (tmp_path / "tr.jsonl").write_text("".join(json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"},
+                                                          ensure_ascii=False) + "\n" for _ in range(8)))
+    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 3, "max_steps": -1, "warmup_steps": 0,
+                 "weight_decay": 0.0, "logging_steps": 1}
+    launch.run("langadapt.train.clo:build_cross_lingual",
+               dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
+                    out_dir=str(tmp_path / "clo"), objective="clo", n=8, beta=0.5, nll_weight=1.0,
+                    train_cfg=train_cfg, max_len=64, seed=0, langs=("en", "ru")), 2, threads=2, parallel="fsdp")
+    rows = [line.split(",") for line in (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]]
+    assert int(rows[-1][0]) == 6 and float(rows[-1][1]) < float(rows[0][1])  # 16 pairs, 8 a step, 3 epochs
+    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(any(f".{a}." in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
+
+
+def test_a_job_reads_its_strategy_and_nodes_from_its_resources():
+    assert launch.parallel({}) == "ddp" and launch.parallel({"parallel": "fsdp"}) == "fsdp"
+    assert launch.nodes({}) == 1 and launch.nodes({"nodes": 4}) == 4
+    with pytest.raises(Exception, match=r"^resource parallel='zero3' is unknown; choose ddp or fsdp$"):
+        launch.parallel({"parallel": "zero3"})
