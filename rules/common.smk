@@ -113,7 +113,8 @@ def resources_for(kind, gpu=None):
     memory and time from `resources.light_rules`; `model` jobs (they read or write a model on
     the CPU: transfer, LEP, downloads) from `resources.gpu_rules`; `gpu` jobs (they run a model)
     also its GPUs (or `gpu`, for a job that needs fewer here) and CPUs per GPU; `train` jobs
-    also its training processes per job."""
+    also their training processes and nodes and how they share the work (ddp or fsdp), which a
+    profile's set-resources may change per rule."""
     base = LIGHT if kind == "light" else GPU
     res = {"mem_mb": base["mem_mb"], "runtime": base["runtime"]}
     if kind in ("gpu", "train"):
@@ -122,7 +123,13 @@ def resources_for(kind, gpu=None):
             "cpus_per_gpu": GPU["cpus_per_gpu"],
         }
     if kind == "train":
-        res["processes"] = GPU["processes"]
+        res |= {
+            k: GPU[k]
+            for k in ("processes", "parallel", "nodes", "activation_checkpointing")
+        }
+        if res["nodes"] > 1 and res["gpu"]:
+            # sbatch --gpus counts the whole job's GPUs; --gres the GPUs of each node
+            res["gres"] = f"gpu:{res.pop('gpu')}"
     return res
 
 

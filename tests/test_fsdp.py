@@ -39,11 +39,11 @@ def _cpt_inputs(tmp_path, tok, docs, tied: bool) -> dict:
                 heldout_file=str(tmp_path / "heldout.txt"))
 
 
-def _cpt(kw, out, nprocs, parallel="fsdp", **cfg):
+def _cpt(kw, out, nprocs, parallel="fsdp", checkpointing=False, **cfg):
     """CPT of 48 blocks, 8 per optimizer step however many processes share them."""
     cfg = CPT | {"batch_size": 8 // nprocs} | cfg
     launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(out), cfg=cfg, seed=0), nprocs,
-               log_file=out.parent / f"{out.name}.log", threads=2, parallel=parallel)
+               log_file=out.parent / f"{out.name}.log", threads=2, parallel=parallel, checkpointing=checkpointing)
     return load_file(out / "model.safetensors"), json.loads((out / "cpt_metrics.json").read_text())
 
 
@@ -68,6 +68,22 @@ def test_fsdp_cpt_in_two_processes_ends_with_the_one_process_weights(tmp_path, b
     # every rank logged its training; only rank 0 wrote a directory
     assert (tmp_path / "two.log.rank0").exists() and (tmp_path / "two.log.rank1").exists()
     assert abs(m1["heldout_loss_after"] - m2["heldout_loss_after"]) < 1e-4
+
+
+def test_activation_checkpointing_recomputes_to_the_same_weights(tmp_path, byte_level_tok, ru_docs, caplog):
+    """Activation checkpointing (HF's in one process, FSDP's own in two) changes no weight: the
+    recomputed layers give the gradients the kept activations gave."""
+    caplog.set_level("INFO")
+    kw = _cpt_inputs(tmp_path, byte_level_tok, ru_docs, tied=False)
+    plain, _ = _cpt(kw, tmp_path / "plain", 1)
+    one, _ = _cpt(kw, tmp_path / "one", 1, checkpointing=True)
+    two, _ = _cpt(kw, tmp_path / "two", 2, checkpointing=True)
+    for name in plain:
+        assert torch.equal(one[name], plain[name]), name
+        torch.testing.assert_close(two[name], plain[name], **TOLERANCE)
+    # both decoder layers recomputed, in this process and in the sharded workers
+    assert "activation checkpointing: 2 layers recomputed" in caplog.text
+    assert "activation checkpointing: 2 layers recomputed" in (tmp_path / "two.log.rank1").read_text()
 
 
 def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level_tok, ru_docs):
@@ -163,3 +179,23 @@ def test_a_job_reads_its_strategy_and_nodes_from_its_resources():
     assert launch.nodes({}) == 1 and launch.nodes({"nodes": 4}) == 4
     with pytest.raises(Exception, match=r"^resource parallel='zero3' is unknown; choose ddp or fsdp$"):
         launch.parallel({"parallel": "zero3"})
+
+
+def test_a_multi_node_job_starts_one_torchrun_per_node_through_srun():
+    """Inside a SLURM allocation: srun starts a torchrun on each node (within the job's step,
+    --overlap), each with the node's GPUs, meeting on the first node of the allocation."""
+    env = {"SLURM_JOB_ID": "81234", "SLURM_JOB_NODELIST": "gpu[003-004,009]"}
+    cmd = launch.torchrun_command("/shared/spec.json", 8, 3, 8, env)
+    srun, torchrun = cmd[:cmd.index(sys.executable)], cmd[cmd.index(sys.executable):]
+    assert srun == ["srun", "--overlap", "--nodes=3", "--ntasks=3", "--ntasks-per-node=1", "--gres=gpu:8",
+                    "--kill-on-bad-exit=1"]
+    assert torchrun == [sys.executable, "-m", "torch.distributed.run", "--nnodes=3", "--nproc-per-node=8",
+                        "--rdzv-backend=c10d", "--rdzv-endpoint=gpu003:30734", "--rdzv-id=langadapt-81234",
+                        "-m", "langadapt.core.launch", "/shared/spec.json"]
+    # outside SLURM: one torchrun here; several nodes cannot be had
+    assert launch.torchrun_command("s.json", 2, 1, 0, {})[3:5] == ["--standalone", "--nproc-per-node=2"]
+    with pytest.raises(Exception, match=r"^resource nodes=2: a job over several nodes runs in a SLURM allocation"):
+        launch.torchrun_command("s.json", 2, 2, 0, {})
+    assert launch.first_host("login1") == "login1" and launch.first_host("n[7-9]") == "n7"
+    # a multi-node job's GPUs per node come as gres (sbatch --gpus would count the job's)
+    assert launch.processes({"gres": "gpu:h100:8", "gpu": 0}) == 8 == launch.gpus({"gres": "gpu:8"})

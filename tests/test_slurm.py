@@ -5,6 +5,7 @@ asks for the config's GPUs."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -201,3 +202,65 @@ def test_slurm_results_match_local_run(slurm_smoke, smoke):
     b = read_manifest(res / "report" / "manifest.tsv")
     differ = sorted(f for f in a.keys() | b.keys() if a.get(f) != b.get(f))
     assert not differ, f"{len(differ)} result files differ from the local run: {differ[:10]}"
+
+
+@pytest.mark.slurm
+def test_slurm_multi_node_job_asks_sbatch_for_its_nodes_and_gpus_per_node(slurm_smoke, tmp_path):
+    """A training job of 2 nodes with 4 GPUs each (FSDP): sbatch --nodes=2 and --gres=gpu:4 (per
+    node; --gpus would count the whole job's); this one-node machine has no GPU, so SLURM refuses."""
+    _, res, _, env = slurm_smoke
+    shutil.copytree(res, tmp_path / "results" / "smoke", symlinks=True)
+    cfg = gpu_config(tmp_path, tmp_path / "results")
+    data = yaml.safe_load(cfg.read_text())
+    data["resources"]["gpu_rules"] |= {"gpu": 4, "nodes": 2, "parallel": "fsdp"}
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
+    out = tmp_path / "results" / "smoke" / "cpt" / "bpe" / "mean"
+    proc = run([SNAKEMAKE, str(out), "--forcerun", "pretrain", *SLURM_ARGS,
+                "--slurm-logdir", str(tmp_path / "slurm_logs"), "--configfile", str(cfg)], env, 600,
+               tmp_path / "snakemake.log")
+    assert proc.returncode != 0 and not SUBMITTED.search(proc.stdout)
+    call = re.search(r"SLURM sbatch failed\. The error message was '(.*)'\.\n\s+sbatch call:\n\s+(.*)", proc.stdout)
+    assert call, proc.stdout[-3000:]
+    flags = call.group(2).split(" --wrap=")[0]
+    for flag in ("--nodes=2", "--gres=gpu:4", "-p gpu"):
+        assert f" {flag}" in flags, (flag, flags)
+    assert "--gpus" not in flags
+
+
+@pytest.mark.slurm
+def test_slurm_fsdp_cpt_runs_its_torchrun_through_srun_on_one_node(slurm_smoke, tmp_path):
+    """The multi-node path with one node, for real: the CPT job (2 processes, FSDP) inside its
+    sbatch job starts torchrun by srun with the rendezvous on its node; rank 0 writes the model."""
+    from safetensors.torch import load_file
+
+    _, res, _, env = slurm_smoke
+    new = tmp_path / "results" / "smoke"
+    shutil.copytree(res, new, symlinks=True)
+    cfg = yaml.safe_load(smoke_config(tmp_path).read_text())
+    cfg["results_dir"] = str(tmp_path / "results")
+    cfg["resources"] = {"gpu_rules": {"processes": 2, "parallel": "fsdp"}}
+    (tmp_path / "fsdp.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    out = new / "cpt" / "bpe" / "mean"
+    proc = run([SNAKEMAKE, str(out), "--forcerun", "pretrain", *SLURM_ARGS, "--slurm-logdir",
+                str(tmp_path / "slurm_logs"), "--configfile", str(tmp_path / "fsdp.yaml")], env, 900,
+               tmp_path / "snakemake.log")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert len(SUBMITTED.findall(proc.stdout)) == 1
+    log = (new / "logs" / "pretrain" / "bpe" / "mean.log").read_text()
+    launched = re.search(r"launching 2 processes on 1 node\(s\), fsdp: (.*)", log).group(1).split()
+    assert launched[:6] == ["srun", "--overlap", "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
+                            "--kill-on-bad-exit=1"]
+    assert "--nnodes=1" in launched and "--nproc-per-node=2" in launched and "--rdzv-backend=c10d" in launched
+    metrics = json.loads((out / "cpt_metrics.json").read_text())
+    assert metrics["processes"] == 2 and metrics["parallel"] == "fsdp"
+    assert (new / "logs" / "pretrain" / "bpe" / "mean.log.rank1").exists()
+    init, cpt = load_file(new / "init" / "bpe" / "mean" / "model.safetensors"), load_file(out / "model.safetensors")
+    assert init.keys() == cpt.keys()
+    for name in init:
+        assert torch_equal(init[name], cpt[name]) is (name not in metrics["trainable"]), name
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

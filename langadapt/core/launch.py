@@ -33,6 +33,7 @@ def world_size() -> int:
 
 STRATEGIES = ("ddp", "fsdp")
 STRATEGY_ENV = "LANGADAPT_PARALLEL"
+CHECKPOINTING_ENV = "LANGADAPT_ACTIVATION_CHECKPOINTING"
 
 
 def strategy() -> str:
@@ -40,15 +41,26 @@ def strategy() -> str:
     return os.environ.get(STRATEGY_ENV, "ddp")
 
 
+def activation_checkpointing() -> bool:
+    """Whether this training process recomputes each layer's activations in the backward pass
+    instead of keeping them (the job's `activation_checkpointing` resource)."""
+    return os.environ.get(CHECKPOINTING_ENV, "0") == "1"
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def gpus(resources) -> int:
+    """A job's GPUs per node: its `gpu` resource, or a multi-node job's `gres` (gpu[:type]:N)."""
+    gres = re.fullmatch(r"gpu(?::[\w.-]+)?:(\d+)", str(_resource(resources, "gres", "")))
+    return int(gres.group(1)) if gres else int(_resource(resources, "gpu", 0) or 0)
+
+
 def processes(resources) -> int:
-    """Training processes for a job: one per GPU, or the `processes` resource (CPU data
+    """Training processes per node for a job: one per GPU, or the `processes` resource (CPU data
     parallelism, e.g. to test the multi-process path), whichever is larger."""
-    get = resources.get if hasattr(resources, "get") else lambda k, d=None: getattr(resources, k, d)
-    return max(int(get("gpu", 0) or 0), int(get("processes", 1) or 1))
+    return max(gpus(resources), int(_resource(resources, "processes", 1) or 1))
 
 
 def _resource(resources, key, default):
@@ -64,6 +76,11 @@ def parallel(resources) -> str:
     if value not in STRATEGIES:
         raise LangadaptError(f"resource parallel={value!r} is unknown; choose {' or '.join(STRATEGIES)}")
     return value
+
+
+def checkpointing(resources) -> bool:
+    """A job's `activation_checkpointing` resource (0 or 1, as Snakemake resources are numbers)."""
+    return bool(int(_resource(resources, "activation_checkpointing", 0)))
 
 
 def nodes(resources) -> int:
@@ -111,11 +128,12 @@ def _failure(fn: str, nprocs: int, done) -> str:
     return f"{fn}: {nprocs} torchrun workers failed (exit {done.returncode}): {(raised or lines or ['?'])[0]}"
 
 
-def torchrun_command(spec, nprocs: int, nodes: int = 1, env=os.environ) -> list[str]:
+def torchrun_command(spec, nprocs: int, nodes: int = 1, gpus: int = 0, env=os.environ) -> list[str]:
     """The command that starts a job's workers: one torchrun on this machine, or, inside a SLURM
     allocation, one torchrun per node started by srun (`--overlap`: within the job step that
     runs this job), meeting at a c10d rendezvous on the allocation's first node, named by the
-    job's id. `nodes` over 1 needs that allocation (profiles/slurm asks sbatch for the nodes)."""
+    job's id, each node's torchrun given its `gpus`. `nodes` over 1 needs that allocation
+    (profiles/slurm asks sbatch for the nodes)."""
     torchrun = [sys.executable, "-m", "torch.distributed.run"]
     worker = ["-m", "langadapt.core.launch", str(spec)]
     job_id = env.get("SLURM_JOB_ID")
@@ -127,7 +145,7 @@ def torchrun_command(spec, nprocs: int, nodes: int = 1, env=os.environ) -> list[
     head = first_host(env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or "localhost")
     port = 29500 + int(job_id) % 10000
     return ["srun", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1",
-            "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}", f"--nproc-per-node={nprocs}",
+            *([f"--gres=gpu:{gpus}"] if gpus else []), "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}", f"--nproc-per-node={nprocs}",
             "--rdzv-backend=c10d", f"--rdzv-endpoint={head}:{port}", f"--rdzv-id=langadapt-{job_id}", *worker]
 
 
@@ -142,12 +160,15 @@ def first_host(nodelist: str) -> str:
 
 
 def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0, parallel: str = "ddp",
-        nodes: int = 1):
+        nodes: int = 1, gpus: int = 0, checkpointing: bool = False):
     """`fn(**kwargs)` (a function or `module:function`), in this process when one process on one
     node is asked for, else in nprocs torchrun workers per node (their logs go to
-    log_file.rank{r}) training `parallel` (ddp or fsdp); a failed worker fails the job in one line."""
+    log_file.rank{r}) training `parallel` (ddp or fsdp); a failed worker fails the job in one
+    line. `checkpointing`: activation checkpointing in every process."""
+    told = {STRATEGY_ENV: parallel, CHECKPOINTING_ENV: "1" if checkpointing else "0"}
     if nprocs * nodes <= 1:
-        return _resolve(fn)(**kwargs)
+        with _environment(told):
+            return _resolve(fn)(**kwargs)
     if callable(fn):
         fn = f"{fn.__module__}:{fn.__qualname__}"
     # workers on other nodes read the spec: beside the log (a shared filesystem, as SLURM jobs' are)
@@ -156,13 +177,28 @@ def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: in
         spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "log_file": str(log_file) if log_file else None,
                                     "threads": max(1, threads // nprocs), "seed": seed}))
-        cmd = torchrun_command(spec, nprocs, nodes)
+        cmd = torchrun_command(spec, nprocs, nodes, gpus)
         log.info("launching %d processes on %d node(s), %s: %s", nprocs * nodes, nodes, parallel, " ".join(cmd))
-        env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs)), STRATEGY_ENV: parallel}
+        env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs)), **told}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
             raise LangadaptError(_failure(fn, nprocs * nodes, done))
         log.info("%d processes done", nprocs * nodes)
+
+
+@contextmanager
+def _environment(values: dict):
+    """`values` in os.environ for the duration (a stage run in this process reads them as workers do)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def job(smk, fn, **kwargs):
@@ -173,7 +209,7 @@ def job(smk, fn, **kwargs):
     with snakemake_job(smk, seed):
         res = smk.resources
         return run(fn, kwargs, processes(res), log_file=smk.log[0], threads=smk.threads, seed=seed,
-                   parallel=parallel(res), nodes=nodes(res))
+                   parallel=parallel(res), nodes=nodes(res), gpus=gpus(res), checkpointing=checkpointing(res))
 
 
 def _worker(spec_path: str) -> None:

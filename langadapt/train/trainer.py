@@ -210,16 +210,28 @@ def sharded_trainer(base):
     return ShardedTrainer
 
 
-def fsdp_config(model) -> dict:
+def fsdp_config(model, checkpointing: bool = False) -> dict:
     """FSDP2 settings for `model`: each of its decoder layers (the classes its architecture
     names as not to be split) one unit, the embeddings, final norm and head the root's;
-    parameters resharded after each forward; checkpoints sharded (each rank writes its part)."""
+    parameters resharded after each forward; checkpoints sharded (each rank writes its part);
+    with `checkpointing`, FSDP's own activation checkpointing of each layer."""
     layers = sorted(set(getattr(model, "_no_split_modules", None) or []))
     if not layers:
         raise LangadaptError(f"parallel fsdp: {type(model).__name__} names no decoder layer class "
                              "(_no_split_modules) to shard by; use parallel: ddp for it")
     return {"version": 2, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "transformer_layer_cls_to_wrap": layers,
-            "reshard_after_forward": True, "state_dict_type": "SHARDED_STATE_DICT"}
+            "reshard_after_forward": True, "state_dict_type": "SHARDED_STATE_DICT",
+            "activation_checkpointing": checkpointing}
+
+
+def recomputed_layers(model) -> int:
+    """Layers that recompute their activations in the backward pass: FSDP's checkpoint wrappers
+    or the Hugging Face layers with gradient checkpointing on."""
+    from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import CheckpointWrapper
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    return sum(isinstance(m, CheckpointWrapper) or isinstance(m, GradientCheckpointingLayer) and m.gradient_checkpointing
+               for m in model.modules())
 
 
 def is_sharded(model) -> bool:
@@ -345,6 +357,7 @@ def train(
     model is sharded in place: write it with save_trained."""
     checkpointing = bool(checkpoint_dir and save_steps)
     sharded = launch.strategy() == "fsdp" and launch.world_size() > 1
+    recompute = launch.activation_checkpointing()
     if checkpointing and save_steps % logging_steps:
         # the first loss logged after a resume averages from the resume point, not the last log
 
@@ -371,7 +384,8 @@ def train(
         disable_tqdm=True,
         remove_unused_columns=False,  # the datasets hold exactly what the loss reads
         use_cpu=not torch.cuda.is_available(),
-        **({"fsdp": True, "fsdp_config": fsdp_config(model)} if sharded else {}),
+        **({"fsdp": True, "fsdp_config": fsdp_config(model, recompute)} if sharded else
+           {"gradient_checkpointing": recompute, "gradient_checkpointing_kwargs": {"use_reentrant": False}}),
     )
     world = max(1, args.world_size)
     trainer_cls = learned_tokens_trainer(trainer_cls or Trainer)
@@ -390,6 +404,8 @@ def train(
         if resume:
             log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
+    if recompute:
+        log.info("activation checkpointing: %d layers recomputed their activations", recomputed_layers(trainer.model))
     return _write_loss_csv(loss_csv, trainer.state.log_history, tokens_per_example * batch_size * grad_accum * world)
 
 
