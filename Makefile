@@ -61,6 +61,7 @@ bench: install
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-mistral.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-qwen3.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-gemma3.yaml
+	$(PY) benchmarks/gpu_hours.py --configfile configs/paper-llama3-70b.yaml
 	$(PY) benchmarks/gpu_hours.py --configfile config.yaml --measured bench-results/default
 
 dryrun: install

@@ -9,6 +9,15 @@ tuning: examples × max_len, an upper bound since padding is trimmed per batch).
 FLOPs / (peak × MFU); greedy generation is memory-bound instead: one read of the weights per
 decoding step for a batch.
 
+Memory per GPU of each training stage follows from the same architecture, for the config's
+parallel strategy and the other one (resources.gpu_rules: gpu x nodes processes; ddp keeps a
+whole model per GPU, fsdp a 1/world share plus the layers being gathered): float32 parameters
+(training loads float32), gradients and AdamW's two moments of what trains (CPT: the embeddings;
+LoRA: adapters, and the embeddings when they train; CLO/SFT: attention), and activations at the
+config's per-GPU batch (about 68 bytes per token and hidden unit per layer in float32, Korthikanti
+et al. 2022, with fused attention; with activation_checkpointing only each layer's input is kept,
+plus one layer's while it is recomputed), plus the batch's float32 logits and their gradient.
+
 With --measured RESULTS (a finished miniature run) the same formulas are applied to the
 miniature and divided by its measured job times, so the FLOP rate each stage reaches here
 shows how far the model of cost is from the measurement.
@@ -86,6 +95,7 @@ def model_of(cfg: dict) -> Model:
         arch = json.loads((Path(name) / "config.json").read_text())
         return Model.of(arch.get("text_config", arch))
     known = {f["base_model"]: f["architecture"] for f in FAMILIES.values()}
+    known |= {hub: f["architecture"] | size for f in FAMILIES.values() for hub, size in f.get("sizes", {}).items()}
     if name not in known:
         sys.exit(f"gpu_hours: no architecture on file for {name} (families: {', '.join(known)}); "
                  "give a local model directory")
@@ -117,7 +127,7 @@ def stages(cfg: dict) -> list[dict]:
         rows.append(dict(stage="bootstrap_base", runs=1, tokens=b["max_steps"] * b["batch_size"] * b["block_size"],
                          flops=3 * m.forward(b["block_size"])))
     p = cfg["pretrain"]
-    world_batch = p["batch_size"] * p.get("grad_accum", 1)
+    world_batch = p["batch_size"] * p.get("grad_accum", 1) * world(cfg)
     for name, init in pairs:
         vocab = variant_vocab(cfg, variants[name], m.vocab)
         f = m.forward(p["block_size"], vocab)
@@ -152,11 +162,82 @@ def stages(cfg: dict) -> list[dict]:
     return rows
 
 
-def hours(row: dict, m: Model, mfu: float, batch: int = 16) -> float:
+def world(cfg: dict) -> int:
+    """Training processes of a job: one per GPU (or the `processes` resource) on each node."""
+    r = cfg["resources"]["gpu_rules"]
+    return max(r["gpu"], r["processes"]) * r["nodes"]
+
+
+def hours(row: dict, m: Model, mfu: float, batch: int = 16, recompute: bool = False) -> float:
     if row.get("generate"):  # memory-bound decoding: the weights are read once per step of a batch
         step_s = 2 * m.params() / H100["hbm_bytes_s"]
         return row["runs"] * row["tokens"] / batch * step_s / 3600
-    return row["runs"] * row["tokens"] * row["flops"] / (H100["bf16_flops"] * mfu) / 3600
+    # activation checkpointing runs each training forward twice (evaluation is a forward only)
+    flops = row["flops"] + (m.forward(0) if recompute and not row["stage"].startswith("evaluate") else 0)
+    return row["runs"] * row["tokens"] * flops / (H100["bf16_flops"] * mfu) / 3600
+
+
+GB = 1e9
+FP32 = 4
+
+
+def lora_params(m: Model, lora: dict) -> float:
+    """Adapter parameters: r x (in + out) per target projection of the layers that get one."""
+    shapes = {"q_proj": (m.d, m.heads * m.head_dim), "k_proj": (m.d, m.kv_heads * m.head_dim),
+              "v_proj": (m.d, m.kv_heads * m.head_dim), "o_proj": (m.heads * m.head_dim, m.d),
+              "gate_proj": (m.d, m.ffn), "up_proj": (m.d, m.ffn), "down_proj": (m.ffn, m.d)}
+    layers = m.layers if lora["layers"] == "all" else min(2, m.layers)
+    return layers * sum(lora["r"] * sum(shapes[t]) for t in lora["targets"] if t in shapes)
+
+
+def training_stages(cfg: dict, m: Model) -> list[dict]:
+    """Each training stage's largest model (vocabulary rows), what trains, and its per-GPU batch in tokens."""
+    variants = cfg["tokenizer"]["variants"]
+    vocab = max([variant_vocab(cfg, v, m.vocab) for v in variants.values()] or [m.vocab])
+    emb = lambda rows: rows * m.d * (1 if m.tied else 2)  # noqa: E731
+    p, c, t, k = cfg["pretrain"], cfg["calibrate"], cfg["instruct_tune"], cfg["clo"]
+    rows = [dict(stage="pretrain (embeddings)", vocab=vocab, trains=emb(vocab), tokens=p["batch_size"] * p["block_size"])]
+    for name, s in (("calibrate", c), ("instruct_tune", t)):
+        if s["enabled"]:
+            lora = s["lora"]
+            rows.append(dict(stage=f"{name} (LoRA{' + embeddings' if lora['train_embeddings'] else ''})", vocab=vocab,
+                             trains=lora_params(m, lora) + (emb(vocab) if lora["train_embeddings"] else 0),
+                             tokens=s["train"]["batch_size"] * s["max_len"]))
+    if k["enabled"]:  # chosen and rejected replies in one batch; the reference's log-probabilities come first
+        rows.append(dict(stage="clo (attention)", vocab=m.vocab, trains=m.attn,
+                         tokens=2 * k["train"]["batch_size"] * k["max_len"]))
+    return rows
+
+
+def memory(row: dict, m: Model, strategy: str, w: int, recompute: bool) -> dict:
+    """GB per GPU of one training stage under `strategy` over `w` processes."""
+    params = m.params(row["vocab"]) * FP32
+    layer = (m.inner / m.layers) * FP32
+    share = 1 / w if strategy == "fsdp" and w > 1 else 1.0
+    out = {"params": params * share + (2 * layer if share < 1 else 0),  # + gathered layers (one prefetched)
+           "grads": row["trains"] * FP32 * share, "optimizer": 2 * row["trains"] * FP32 * share}
+    per_layer = 68 * row["tokens"] * m.d
+    kept = m.layers * row["tokens"] * m.d * FP32 + per_layer if recompute else m.layers * per_layer
+    out["activations"] = kept + 2 * row["tokens"] * row["vocab"] * FP32  # float32 logits and their gradient
+    out = {k: v / GB for k, v in out.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
+def memory_table(cfg: dict, m: Model, gpu_gb: float = 80) -> None:
+    r = cfg["resources"]["gpu_rules"]
+    w, recompute = world(cfg), bool(r["activation_checkpointing"])
+    print(f"\n# Memory per GPU of each training stage: {w} processes ({r['nodes']} node(s)), "
+          f"activation checkpointing {'on' if recompute else 'off'}; the config's strategy first, then the other\n")
+    print(f"{'stage':36s} {'parallel':>8s} {'params':>8s} {'grads':>7s} {'optim':>7s} {'activ':>7s} {'total GB':>9s}  fits {gpu_gb:.0f} GB")
+    for row in training_stages(cfg, m):
+        for strategy in (r["parallel"], "ddp" if r["parallel"] == "fsdp" else "fsdp"):
+            g = memory(row, m, strategy, w, recompute)
+            fits = "yes" if g["total"] <= gpu_gb * 0.9 else "NO"  # ~10% for the allocator, buffers, CUDA context
+            print(f"{row['stage']:36s} {strategy:>8s} {g['params']:8.1f} {g['grads']:7.1f} {g['optimizer']:7.1f} "
+                  f"{g['activations']:7.1f} {g['total']:9.1f}  {fits}")
+    print(f"\nThe final model is gathered in float32 on rank 0's CPU: {m.params() * FP32 / GB:.0f} GB of host memory "
+          f"(resources.gpu_rules.mem_mb {r['mem_mb']} MB).")
 
 
 def measured(cfg: dict, res: Path) -> None:
@@ -193,11 +274,13 @@ def main() -> None:
           f"({m.inner / 1e9:.2f}B inner, {m.vocab} embedding rows{', tied' if m.tied else ''}); one H100, bf16 at {args.mfu:.0%} MFU\n")
     print(f"{'stage':40s} {'runs':>5s} {'tokens/run':>12s} {'GFLOP/token':>12s} {'GPU-hours':>10s}")
     total = 0.0
+    recompute = bool(cfg["resources"]["gpu_rules"]["activation_checkpointing"])
     for row in stages(cfg):
-        h = hours(row, m, args.mfu)
+        h = hours(row, m, args.mfu, recompute=recompute)
         total += h
         print(f"{row['stage']:40s} {row['runs']:5d} {row['tokens']:12.3g} {row['flops'] / 1e9:12.2f} {h:10.1f}")
     print(f"{'total':40s} {'':5s} {'':12s} {'':12s} {total:10.1f}")
+    memory_table(cfg, m)
     if args.measured:
         measured(cfg, args.measured)
 

@@ -179,3 +179,42 @@ def test_the_gpu_cost_model_counts_every_familys_parameters_as_the_model_has_the
         model = AutoModelForCausalLM.from_config(AutoConfig.for_model(arch.pop("model_type"), **arch))
     real = sum(p.numel() for n, p in model.named_parameters() if "norm" not in n)
     assert Model.of(families.FAMILIES[name]["architecture"]).params() == real
+
+
+def test_the_70b_config_is_priced_per_gpu_and_fits_eight_gpus_only_sharded():
+    """configs/paper-llama3-70b.yaml: the cost model counts LLaMa-3-70B's weights as the model
+    has them; its CPT batch is the 8B's global one over 8 GPUs; every training stage fits an
+    80 GB GPU under FSDP over 8 and none with a whole model per GPU."""
+    import sys
+
+    import torch
+    import yaml
+    from snakemake_run import ROOT
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from langadapt.workflow import validate_config
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_hours import GB, memory, model_of, stages, training_stages, world
+
+    cfg = validate_config(yaml.safe_load((ROOT / "configs" / "paper-llama3-70b.yaml").read_text()),
+                          ROOT / "schemas" / "config.schema.yaml")
+    m = model_of(cfg)
+    arch = families.FAMILIES["llama3"]["architecture"] | families.FAMILIES["llama3"]["sizes"][cfg["models"]["hf"]["base"]]
+    arch = dict(arch)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(arch.pop("model_type"), **arch))
+    assert m.params() == sum(p.numel() for n, p in model.named_parameters() if "norm" not in n)  # 70.55B
+    assert world(cfg) == 8
+    cpt = next(r for r in stages(cfg) if r["stage"].startswith("pretrain"))
+    assert cpt["tokens"] == 30000 * 256 * 1024
+    rows = training_stages(cfg, m)
+    assert {r["stage"].split()[0] for r in rows} == {"pretrain", "calibrate", "instruct_tune", "clo"}
+    for row in rows:
+        sharded, whole = memory(row, m, "fsdp", 8, True), memory(row, m, "ddp", 8, True)
+        assert sharded["total"] < 0.9 * 80 < whole["total"], row["stage"]
+        # an eighth of the float32 weights, plus two decoder layers gathered at a time
+        assert sharded["params"] == pytest.approx(whole["params"] / 8 + 2 * m.inner / m.layers * 4 / GB)
+        assert sharded["optimizer"] == pytest.approx(whole["optimizer"] / 8)
+        # recomputation keeps each layer's input only
+        assert memory(row, m, "fsdp", 8, False)["activations"] > 5 * sharded["activations"]

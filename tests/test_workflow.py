@@ -412,7 +412,7 @@ def test_hub_model_and_hf_corpus_config_dry_runs(tmp_path):
 GPU_RULES = {"pretrain", "evaluate", "calibration_data", "calibrate", "instruct_tune", "translate", "clo", "sft"}
 
 
-@pytest.mark.parametrize("name", ["paper-llama3", "paper-mistral", "paper-qwen3", "paper-gemma3"])
+@pytest.mark.parametrize("name", ["paper-llama3", "paper-mistral", "paper-qwen3", "paper-gemma3", "paper-llama3-70b"])
 def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_path):
     """The paper's real configs plan the whole DAG (hub models, streamed corpus, every vocabulary
     through init → CPT → LEP → tuning → evaluation, translation and CLO/SFT), every rule that
@@ -440,6 +440,10 @@ def test_paper_config_dry_runs_complete_with_gpus_on_every_model_rule(name, tmp_
     assert counts["evaluate"] == 2 + 7 * len(vocabs) + 4
     assert {r for r, g in gpus.items() if min(g) >= 1} == GPU_RULES
     assert all(g == {0} for r, g in gpus.items() if r not in GPU_RULES)
+    # the 70B's training jobs shard the model (FSDP) and recompute activations; the 8B's keep it whole
+    training = {"pretrain", "calibrate", "instruct_tune", "clo", "sft"}
+    parallel = {re.search(r"\bparallel=(\w+)", body).group(1) for rule, body in jobs if rule in training}
+    assert parallel == ({"fsdp"} if name.endswith("70b") else {"ddp"})
     assert len(cfg["evaluate"]["builtin"]["tasks"]) == 5
     check_builtin(cfg["evaluate"]["builtin"]["tasks"])
 

@@ -230,8 +230,10 @@ def run_lm_eval(model_dir, tasks_dir, tasks: list[str], batch_size: int = 8, dev
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     local = not builtin and {p.stem for p in Path(tasks_dir).glob("*.yaml")}.issuperset([*tasks, *chat_tasks])
     cfg = json.loads(Path(model_dir, "config.json").read_text())
+    # several GPUs for one job: the model spread over them (a 70B model in bfloat16 fits no single one)
+    spread = device != "cpu" and torch.cuda.device_count() > 1
     lm = HFLM(pretrained=str(model_dir), dtype="float32" if device == "cpu" else "bfloat16", device=device,
-              trust_remote_code=trust_remote_code, batch_size=batch_size,
+              parallelize=spread, trust_remote_code=trust_remote_code, batch_size=batch_size,
               max_length=int(cfg.get("max_position_embeddings", 2048)))
     # indexing lm-eval's thousands of built-in tasks takes ~8 s: only when one is asked for
     manager = TaskManager(include_path=str(tasks_dir), include_defaults=not local)

@@ -22,7 +22,7 @@ def generate_replies(model, tok, prompts: list[str], max_new_tokens: int, batch_
              for p in prompts]
     out = []
     for i in range(0, len(texts), batch_size):
-        enc = tok(texts[i:i + batch_size], add_special_tokens=False, return_tensors="pt", padding=True)
+        enc = tok(texts[i:i + batch_size], add_special_tokens=False, return_tensors="pt", padding=True).to(model.device)
         gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
                              pad_token_id=pad)
         out += tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)

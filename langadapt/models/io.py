@@ -70,12 +70,19 @@ def chat_template_text(tokenizer) -> str:
     return t or ""
 
 
-def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model"):
+def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model", inference: bool = False):
     """(model, tokenizer) of an instruct model; one without a chat template is refused before
-    its weights load."""
+    its weights load. For `inference` on GPUs, in bfloat16 and spread over every visible GPU
+    (a 70B model fits no single one); on CPU as for training."""
     tok = load_tokenizer(path, trust_remote_code=trust_remote_code)
     if not tok.chat_template:
         raise LangadaptError(f"{stage}: {path} has no chat template to format conversations with")
+    if inference and torch.cuda.is_available():
+        from transformers import AutoModelForCausalLM
+
+        check_model_dir(path, trust_remote_code)
+        return AutoModelForCausalLM.from_pretrained(path, use_safetensors=True, trust_remote_code=trust_remote_code,
+                                                    dtype=torch.bfloat16, device_map="auto"), tok
     return load_model(path, trust_remote_code=trust_remote_code), tok
 
 

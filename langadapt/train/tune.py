@@ -46,7 +46,7 @@ def build_calibration_data(instruct_dir, docs_path, out_jsonl, *, n: int, lang: 
                            max_new_tokens: int, batch_size: int, seed: int, trust_remote_code: bool = False) -> dict:
     """The original instruct model's greedy answers to n templated prompts over target text."""
     prompts = [c[0]["content"] for c in instruction_conversations(read_lines(docs_path), n, seed, max_chars, lang=lang)]
-    model, tok = load_chat_model(instruct_dir, trust_remote_code, "calibrate")
+    model, tok = load_chat_model(instruct_dir, trust_remote_code, "calibrate", inference=True)
     replies = generate_replies(model, tok, prompts, max_new_tokens, batch_size)
     convs = [[{"role": "user", "content": p}, {"role": "assistant", "content": r}]
              for p, r in zip(prompts, replies) if r]

@@ -64,6 +64,11 @@ FAMILIES = {
             "rope_theta": 500000.0, "max_position_embeddings": 8192, "rms_norm_eps": 1e-5,
             "tie_word_embeddings": False, "bos_token_id": 128000, "eos_token_id": 128001,
         },
+        # the family's other sizes, by hub id: what differs from the architecture above
+        "sizes": {
+            "meta-llama/Meta-Llama-3-70B": {"hidden_size": 8192, "num_hidden_layers": 80, "num_attention_heads": 64,
+                                            "intermediate_size": 28672},
+        },
     },
     "mistral": {
         "pypi": "mistral-common", "version": "1.13.1",
