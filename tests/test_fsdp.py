@@ -122,9 +122,11 @@ def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level
     assert not ck.exists()
 
 
-def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_level_tok, ru_docs):
+@pytest.mark.parametrize("tied", [False, True], ids=["untied", "tied"])
+def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_level_tok, ru_docs, tied):
     """LoRA (first and last layers, embeddings trained) sharded over two processes: the merged
-    model differs from the instruct model in those layers' projections and the embeddings only."""
+    model differs from the instruct model in those layers' projections and the embeddings only;
+    a tied model's one matrix trains and stays one."""
     from test_tune import LORA, TRAIN, instruct_dir  # noqa: F401  (instruct_dir: a fixture)
 
     from langadapt.data.instructions import instruction_conversations
@@ -132,8 +134,8 @@ def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_leve
     from test_clo import _chat
 
     tok = _chat(byte_level_tok)
-    save_model(tiny_llama(tok, hidden_size=16, layers=3, heads=2, intermediate_size=32, max_len=256, seed=0), tok,
-               tmp_path / "instruct")
+    save_model(tiny_llama(tok, hidden_size=16, layers=3, heads=2, intermediate_size=32, max_len=256, seed=0,
+                          tie_word_embeddings=tied), tok, tmp_path / "instruct")
     convs = instruction_conversations(ru_docs, 16, seed=0, max_chars=60, lang="en")
     (tmp_path / "data.jsonl").write_text("".join(json.dumps({"messages": c}, ensure_ascii=False) + "\n"
                                                  for c in convs))
@@ -142,8 +144,10 @@ def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_leve
                     out_dir=str(tmp_path / "out"), lora=LORA, train_cfg=TRAIN | {"epochs": 1, "batch_size": 4},
                     max_len=128, seed=0), 2, threads=2, parallel="fsdp")
     assert not list((tmp_path / "out").glob("adapter_*")) and (tmp_path / "out" / "loss.csv").exists()
-    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "out").state_dict()
+    merged = load_model(tmp_path / "out")
+    old, new = load_model(tmp_path / "instruct").state_dict(), merged.state_dict()
     assert old.keys() == new.keys()
+    assert (merged.lm_head.weight.data_ptr() == merged.model.embed_tokens.weight.data_ptr()) is tied
     changed = {k for k in old if not torch.equal(old[k], new[k])}
     assert set(EMBEDDINGS) <= changed
     assert any(k.startswith("model.layers.0.") for k in changed) and any(k.startswith("model.layers.2.") for k in changed)

@@ -118,6 +118,9 @@ def gathered_lora_model(peft_model):
     config, adapters = peft_model.get_base_model().config, peft_model.peft_config["default"]
     with torch.device("meta"):
         plain = get_peft_model(AutoModelForCausalLM.from_config(config), adapters)
-    plain.load_state_dict(sd, assign=True)
-    plain.get_base_model().tie_weights()
+    missing = plain.load_state_dict(sd, assign=True, strict=False).missing_keys
+    plain.get_base_model().tie_weights()  # a tied pair was gathered once, by its first name
+    untied = [k for k in missing if getattr(plain.get_parameter(k), "is_meta", False)]
+    if untied:
+        raise LangadaptError(f"instruction tuning: the gathered model lacks {len(untied)} weights ({untied[0]}, ...)")
     return plain
