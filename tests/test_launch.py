@@ -58,10 +58,9 @@ def test_processes_follow_the_gpu_count_or_the_processes_resource():
     assert launch.processes({}) == 1 and launch.processes({"gpu": 1, "processes": 1}) == 1
 
 
-def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, byte_level_tok):
-    """The preference trainer (own loss, precomputed reference log-probs per example) under DDP."""
-    import json as _json
-
+def clo_job(tmp_path, byte_level_tok, n: int, epochs: int = 1) -> dict:
+    """An instruct model and n translated conversations under tmp_path: the keyword arguments of
+    a CLO run on them (4 preference pairs per worker per step)."""
     from test_clo import EN, RU, _chat
 
     from langadapt.train.bootstrap import tiny_llama
@@ -69,21 +68,29 @@ def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, 
     tok = _chat(byte_level_tok)
     save_model(tiny_llama(tok, hidden_size=32, layers=2, heads=2, intermediate_size=64, max_len=128, seed=0), tok,
                tmp_path / "instruct")
-    (tmp_path / "tr.jsonl").write_text("".join(_json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"},
-                                                           ensure_ascii=False) + "\n" for _ in range(6)))
-    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": 1, "max_steps": -1, "warmup_steps": 0,
+    (tmp_path / "tr.jsonl").write_text("".join(json.dumps({"en": EN[0], "ru": RU[0], "path": "joint"},
+                                                          ensure_ascii=False) + "\n" for _ in range(n)))
+    train_cfg = {"lr": 0.01, "batch_size": 4, "grad_accum": 1, "epochs": epochs, "max_steps": -1, "warmup_steps": 0,
                  "weight_decay": 0.0, "logging_steps": 1}
-    launch.run("langadapt.train.clo:build_cross_lingual",
-               dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
-                    out_dir=str(tmp_path / "clo"), objective="clo", n=6, beta=0.5, nll_weight=1.0,
-                    train_cfg=train_cfg, max_len=64, seed=0, langs=("en", "ru")), 2, threads=2)
-    info = _json.loads((tmp_path / "clo" / "training.json").read_text())
+    return dict(model_dir=str(tmp_path / "instruct"), translations=str(tmp_path / "tr.jsonl"),
+                out_dir=str(tmp_path / "clo"), objective="clo", n=n, beta=0.5, nll_weight=1.0,
+                train_cfg=train_cfg, max_len=64, seed=0, langs=("en", "ru"))
+
+
+def attention_only(old: dict, new: dict) -> bool:
+    """Some weight changed, and every changed one is an attention projection's."""
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    return bool(changed) and all(any(f".{a}." in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
+
+
+def test_clo_in_two_processes_trains_attention_only_with_its_own_loss(tmp_path, byte_level_tok):
+    """The preference trainer (own loss, precomputed reference log-probs per example) under DDP."""
+    launch.run("langadapt.train.clo:build_cross_lingual", clo_job(tmp_path, byte_level_tok, 6), 2, threads=2)
+    info = json.loads((tmp_path / "clo" / "training.json").read_text())
     assert info["examples"] == 12
     steps = (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]
     assert int(steps[-1].split(",")[0]) == 2  # 12 pairs, 4 per worker per step, 2 workers (one process: 3)
-    old, new = load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict()
-    changed = {k for k in old if not torch.equal(old[k], new[k])}
-    assert changed and all(any(a in k for a in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
+    assert attention_only(load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict())
 
 
 def test_a_job_runs_its_function_as_one_stage_with_the_jobs_log_and_fails_in_one_line(tmp_path, capsys):
