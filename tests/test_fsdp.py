@@ -192,3 +192,21 @@ def test_a_multi_node_job_starts_one_torchrun_per_node_through_srun():
     assert launch.first_host("login1") == "login1" and launch.first_host("n[7-9]") == "n7"
     # a multi-node job's GPUs per node come as gres (sbatch --gpus would count the job's)
     assert launch.processes({"gres": "gpu:h100:8", "gpu": 0}) == 8 == launch.gpus({"gres": "gpu:8"})
+
+
+def test_the_translator_trains_sharded_and_rank_0_alone_writes_it(tmp_path):
+    """The train_translator rule's stage in two FSDP workers: one model directory, written once."""
+    from test_translate import PAIRS
+
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PAIRS))
+    kw = dict(parallel_train=str(tmp_path / "pairs.jsonl"), out_dir=str(tmp_path / "translator"), relation="r",
+              src="en", tgt="ru", vocab_size=400, arch=dict(hidden_size=32, layers=2, heads=2, intermediate_size=64,
+                                                            max_len=160),
+              max_chars=100, template_copies=2, train_cfg={"lr": 0.01, "batch_size": 4, "max_steps": 6,
+                                                           "logging_steps": 2}, seed=0)
+    launch.run("langadapt.translate.trained:build_translator", kw, 2, threads=2, parallel="fsdp")
+    info = json.loads((tmp_path / "translator" / "training.json").read_text())
+    assert info["examples"] == 7 + 2 + 2 * 4
+    model = load_model(tmp_path / "translator")
+    assert model.config.num_hidden_layers == 2 and all(torch.isfinite(p).all() for p in model.parameters())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl", "translator"]

@@ -15,12 +15,12 @@ import json
 import random
 import shutil
 
+from langadapt.core import launch
 from langadapt.core.errors import LangadaptError
 from langadapt.core.io import atomic_dir, read_lines, write_json
 from langadapt.lang.profiles import profile
-from langadapt.models.io import save_model
 from langadapt.train.bootstrap import CHAT_TEMPLATE, CHAT_TOKENS, tiny_llama, train_byte_bpe
-from langadapt.train.trainer import BlockDataset, sft_examples, train, train_kwargs
+from langadapt.train.trainer import BlockDataset, save_trained, sft_examples, train, train_kwargs
 from langadapt.translate.pipeline import CausalLMTranslator, join_components, language_name, page_groups
 
 
@@ -64,13 +64,13 @@ def build_translator(parallel_train, out_dir, *, relation: str, src, tgt, vocab_
                              f"of the {len(convs)} examples (the prompt alone fills them); raise it")
     ids, labels = ids[keep], labels[keep]
     model = tiny_llama(tok, seed=seed, **arch)
-    with atomic_dir(out_dir) as tmp:
+    with launch.output_dir(out_dir, atomic_dir) as tmp:  # rank 0 writes it; other ranks a scratch copy
         train(model, BlockDataset(ids, labels), tmp / "trainer", seed=seed, loss_csv=tmp / "loss.csv",
               tokens_per_example=arch["max_len"], **train_kwargs(train_cfg))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         model.generation_config.eos_token_id = tok.eos_token_id
         model.generation_config.pad_token_id = tok.pad_token_id
-        save_model(model, tok, tmp)
+        save_trained(model, tok, tmp)
         info = {"pairs": len(pairs), "examples": int(keep.sum()), "cut": cut, "no_reply": int((~keep).sum()),
                 "vocab_size": len(tok)}
         write_json(tmp / "training.json", info)
