@@ -14,9 +14,10 @@ parallel strategy and the other one (resources.gpu_rules: gpu x nodes processes;
 whole model per GPU, fsdp a 1/world share plus the layers being gathered): float32 parameters
 (training loads float32), gradients and AdamW's two moments of what trains (CPT: the embeddings;
 LoRA: adapters, and the embeddings when they train; CLO/SFT: attention), and activations at the
-config's per-GPU batch (about 68 bytes per token and hidden unit per layer in float32, Korthikanti
-et al. 2022, with fused attention; with activation_checkpointing only each layer's input is kept,
-plus one layer's while it is recomputed), plus the batch's float32 logits and their gradient.
+config's per-GPU batch (about 17 values per token and hidden unit per layer, Korthikanti et al.
+2022, with fused attention, in 4 bytes or, with precision bf16, 2; with activation_checkpointing
+only each layer's input is kept, plus one layer's while it is recomputed), plus the batch's
+float32 logits and their gradient.
 
 With --measured RESULTS (a finished miniature run) the same formulas are applied to the
 miniature and divided by its measured job times, so the FLOP rate each stage reaches here
@@ -209,15 +210,17 @@ def training_stages(cfg: dict, m: Model) -> list[dict]:
     return rows
 
 
-def memory(row: dict, m: Model, strategy: str, w: int, recompute: bool) -> dict:
-    """GB per GPU of one training stage under `strategy` over `w` processes."""
+def memory(row: dict, m: Model, strategy: str, w: int, recompute: bool, bf16: bool = False) -> dict:
+    """GB per GPU of one training stage under `strategy` over `w` processes (float32 weights;
+    `bf16`: bfloat16 compute, so activations and the gathered layers in 2 bytes)."""
+    act = 2 if bf16 else FP32
     params = m.params(row["vocab"]) * FP32
-    layer = (m.inner / m.layers) * FP32
+    layer = (m.inner / m.layers) * act
     share = 1 / w if strategy == "fsdp" and w > 1 else 1.0
     out = {"params": params * share + (2 * layer if share < 1 else 0),  # + gathered layers (one prefetched)
            "grads": row["trains"] * FP32 * share, "optimizer": 2 * row["trains"] * FP32 * share}
-    per_layer = 68 * row["tokens"] * m.d
-    kept = m.layers * row["tokens"] * m.d * FP32 + per_layer if recompute else m.layers * per_layer
+    per_layer = 17 * act * row["tokens"] * m.d
+    kept = m.layers * row["tokens"] * m.d * act + per_layer if recompute else m.layers * per_layer
     out["activations"] = kept + 2 * row["tokens"] * row["vocab"] * FP32  # float32 logits and their gradient
     out = {k: v / GB for k, v in out.items()}
     out["total"] = sum(out.values())
@@ -226,13 +229,13 @@ def memory(row: dict, m: Model, strategy: str, w: int, recompute: bool) -> dict:
 
 def memory_table(cfg: dict, m: Model, gpu_gb: float = 80) -> None:
     r = cfg["resources"]["gpu_rules"]
-    w, recompute = world(cfg), bool(r["activation_checkpointing"])
-    print(f"\n# Memory per GPU of each training stage: {w} processes ({r['nodes']} node(s)), "
+    w, recompute, bf16 = world(cfg), bool(r["activation_checkpointing"]), r["precision"] == "bf16"
+    print(f"\n# Memory per GPU of each training stage: {w} process(es) on {r['nodes']} node(s), {r['precision']}, "
           f"activation checkpointing {'on' if recompute else 'off'}; the config's strategy first, then the other\n")
     print(f"{'stage':36s} {'parallel':>8s} {'params':>8s} {'grads':>7s} {'optim':>7s} {'activ':>7s} {'total GB':>9s}  fits {gpu_gb:.0f} GB")
     for row in training_stages(cfg, m):
         for strategy in (r["parallel"], "ddp" if r["parallel"] == "fsdp" else "fsdp"):
-            g = memory(row, m, strategy, w, recompute)
+            g = memory(row, m, strategy, w, recompute, bf16)
             fits = "yes" if g["total"] <= gpu_gb * 0.9 else "NO"  # ~10% for the allocator, buffers, CUDA context
             print(f"{row['stage']:36s} {strategy:>8s} {g['params']:8.1f} {g['grads']:7.1f} {g['optimizer']:7.1f} "
                   f"{g['activations']:7.1f} {g['total']:9.1f}  {fits}")

@@ -125,7 +125,13 @@ def resources_for(kind, gpu=None):
     if kind == "train":
         res |= {
             k: GPU[k]
-            for k in ("processes", "parallel", "nodes", "activation_checkpointing")
+            for k in (
+                "processes",
+                "parallel",
+                "nodes",
+                "activation_checkpointing",
+                "precision",
+            )
         }
         if res["nodes"] > 1 and res["gpu"]:
             # sbatch --gpus counts the whole job's GPUs; --gres the GPUs of each node

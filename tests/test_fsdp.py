@@ -39,11 +39,14 @@ def _cpt_inputs(tmp_path, tok, docs, tied: bool) -> dict:
                 heldout_file=str(tmp_path / "heldout.txt"))
 
 
-def _cpt(kw, out, nprocs, parallel="fsdp", checkpointing=False, **cfg):
+FSDP = launch.Setup(parallel="fsdp")
+
+
+def _cpt(kw, out, nprocs, setup=FSDP, **cfg):
     """CPT of 48 blocks, 8 per optimizer step however many processes share them."""
     cfg = CPT | {"batch_size": 8 // nprocs} | cfg
     launch.run("langadapt.train.pretrain:run_cpt", dict(kw, out_dir=str(out), cfg=cfg, seed=0), nprocs,
-               log_file=out.parent / f"{out.name}.log", threads=2, parallel=parallel, checkpointing=checkpointing)
+               log_file=out.parent / f"{out.name}.log", threads=2, setup=setup)
     return load_file(out / "model.safetensors"), json.loads((out / "cpt_metrics.json").read_text())
 
 
@@ -76,14 +79,33 @@ def test_activation_checkpointing_recomputes_to_the_same_weights(tmp_path, byte_
     caplog.set_level("INFO")
     kw = _cpt_inputs(tmp_path, byte_level_tok, ru_docs, tied=False)
     plain, _ = _cpt(kw, tmp_path / "plain", 1)
-    one, _ = _cpt(kw, tmp_path / "one", 1, checkpointing=True)
-    two, _ = _cpt(kw, tmp_path / "two", 2, checkpointing=True)
+    one, _ = _cpt(kw, tmp_path / "one", 1, launch.Setup(activation_checkpointing=True))
+    two, _ = _cpt(kw, tmp_path / "two", 2, launch.Setup("fsdp", activation_checkpointing=True))
     for name in plain:
         assert torch.equal(one[name], plain[name]), name
         torch.testing.assert_close(two[name], plain[name], **TOLERANCE)
     # both decoder layers recomputed, in this process and in the sharded workers
     assert "activation checkpointing: 2 layers recomputed" in caplog.text
     assert "activation checkpointing: 2 layers recomputed" in (tmp_path / "two.log.rank1").read_text()
+
+
+def test_bf16_mixed_precision_trains_the_embeddings_near_the_float32_run(tmp_path, byte_level_tok, ru_docs):
+    """precision bf16 (autocast; under FSDP, layers gathered in bfloat16): the weights stay float32,
+    the frozen layers bit-identical, the embeddings within bfloat16's rounding of the float32 run."""
+    kw = _cpt_inputs(tmp_path, byte_level_tok, ru_docs, tied=False)
+    fp32, _ = _cpt(kw, tmp_path / "fp32", 1)
+    init = load_file(tmp_path / "init" / "model.safetensors")
+    for n, setup in ((1, launch.Setup(precision="bf16")), (2, launch.Setup("fsdp", precision="bf16"))):
+        bf16, m = _cpt(kw, tmp_path / f"bf16-{n}", n, setup)
+        assert m["heldout_loss_after"] < m["heldout_loss_before"] - 0.1
+        for name in init:
+            assert bf16[name].dtype == torch.float32
+            if name in EMBEDDINGS:
+                moved = (fp32[name] - init[name]).abs().max()
+                assert (bf16[name] - fp32[name]).abs().max() < 0.1 * moved, name
+                assert not torch.equal(bf16[name], fp32[name]), name  # it did compute in bfloat16
+            else:
+                assert torch.equal(bf16[name], init[name]), name
 
 
 def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level_tok, ru_docs):
@@ -95,8 +117,8 @@ def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level
     unbroken, _ = _cpt(dict(kw, checkpoint_dir=str(tmp_path / "ck0")), tmp_path / "unbroken", 2, **slow)
     args = dict(kw, out_dir=str(tmp_path / "cpt"), cfg=CPT | {"batch_size": 4} | slow, seed=0,
                 checkpoint_dir=str(ck))
-    code = ("import json, sys; from langadapt.core import launch; "
-            "launch.run('langadapt.train.pretrain:run_cpt', json.loads(sys.argv[1]), 2, threads=2, parallel='fsdp')")
+    code = ("import json, sys; from langadapt.core import launch; launch.run('langadapt.train.pretrain:run_cpt', "
+            "json.loads(sys.argv[1]), 2, threads=2, setup=launch.Setup('fsdp'))")
     proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -112,8 +134,7 @@ def test_fsdp_cpt_killed_midway_resumes_to_the_same_weights(tmp_path, byte_level
     assert saved and max(saved) < 40
     assert any(ck.glob("checkpoint-*/**/*.distcp"))  # sharded: each rank wrote its part
 
-    launch.run("langadapt.train.pretrain:run_cpt", args, 2, log_file=tmp_path / "cpt.log", threads=2,
-               parallel="fsdp")
+    launch.run("langadapt.train.pretrain:run_cpt", args, 2, log_file=tmp_path / "cpt.log", threads=2, setup=FSDP)
     log = (tmp_path / "cpt.log.rank0").read_text()
     assert "resuming from" in log and int(log.split("resuming from")[1].split("checkpoint-")[1].split()[0]) in saved
     resumed = load_file(tmp_path / "cpt" / "model.safetensors")
@@ -142,7 +163,7 @@ def test_fsdp_lora_tuning_changes_only_its_layers_and_merges(tmp_path, byte_leve
     launch.run("langadapt.train.tune:lora_finetune",
                dict(model_dir=str(tmp_path / "instruct"), data_jsonl=str(tmp_path / "data.jsonl"),
                     out_dir=str(tmp_path / "out"), lora=LORA, train_cfg=TRAIN | {"epochs": 1, "batch_size": 4},
-                    max_len=128, seed=0), 2, threads=2, parallel="fsdp")
+                    max_len=128, seed=0), 2, threads=2, setup=FSDP)
     assert not list((tmp_path / "out").glob("adapter_*")) and (tmp_path / "out" / "loss.csv").exists()
     merged = load_model(tmp_path / "out")
     old, new = load_model(tmp_path / "instruct").state_dict(), merged.state_dict()
@@ -161,17 +182,21 @@ def test_fsdp_clo_trains_attention_only_against_its_reference(tmp_path, byte_lev
     from test_launch import attention_only, clo_job
 
     launch.run("langadapt.train.clo:build_cross_lingual", clo_job(tmp_path, byte_level_tok, 8, epochs=3), 2,
-               threads=2, parallel="fsdp")
+               threads=2, setup=FSDP)
     rows = [line.split(",") for line in (tmp_path / "clo" / "loss.csv").read_text().splitlines()[1:]]
     assert int(rows[-1][0]) == 6 and float(rows[-1][1]) < float(rows[0][1])  # 16 pairs, 8 a step, 3 epochs
     assert attention_only(load_model(tmp_path / "instruct").state_dict(), load_model(tmp_path / "clo").state_dict())
 
 
-def test_a_job_reads_its_strategy_and_nodes_from_its_resources():
-    assert launch.parallel({}) == "ddp" and launch.parallel({"parallel": "fsdp"}) == "fsdp"
+def test_a_job_reads_how_it_trains_and_its_nodes_from_its_resources():
+    assert launch.job_setup({}) == launch.Setup("ddp", False, "fp32")
+    assert launch.job_setup({"parallel": "fsdp", "activation_checkpointing": 1, "precision": "bf16"}) == \
+        launch.Setup("fsdp", True, "bf16")
     assert launch.nodes({}) == 1 and launch.nodes({"nodes": 4}) == 4
     with pytest.raises(Exception, match=r"^resource parallel='zero3' is unknown; choose ddp or fsdp$"):
-        launch.parallel({"parallel": "zero3"})
+        launch.job_setup({"parallel": "zero3"})
+    with pytest.raises(Exception, match=r"^resource precision='fp16' is unknown; choose fp32 or bf16$"):
+        launch.job_setup({"precision": "fp16"})
 
 
 def test_a_multi_node_job_starts_one_torchrun_per_node_through_srun():
@@ -204,7 +229,7 @@ def test_the_translator_trains_sharded_and_rank_0_alone_writes_it(tmp_path):
                                                             max_len=160),
               max_chars=100, template_copies=2, train_cfg={"lr": 0.01, "batch_size": 4, "max_steps": 6,
                                                            "logging_steps": 2}, seed=0)
-    launch.run("langadapt.translate.trained:build_translator", kw, 2, threads=2, parallel="fsdp")
+    launch.run("langadapt.translate.trained:build_translator", kw, 2, threads=2, setup=FSDP)
     info = json.loads((tmp_path / "translator" / "training.json").read_text())
     assert info["examples"] == 7 + 2 + 2 * 4
     model = load_model(tmp_path / "translator")

@@ -3,7 +3,7 @@
 The Snakemake job stays one process; when it asks for more than one, it re-runs the same
 library function in `n` torchrun workers per node (NCCL on GPUs, gloo on CPU). The Hugging Face
 Trainer picks the process group up from the environment and trains data parallel (`ddp`) or
-sharded (`fsdp`, the job's `parallel` resource, told to the workers as LANGADAPT_PARALLEL);
+sharded (`fsdp`), as the job's resources say (Setup, told to the workers as LANGADAPT_TRAINING);
 rank 0 alone writes the output directory. A job over several nodes (`nodes` resource, a SLURM
 allocation) starts one torchrun per node with srun, which meet at a rendezvous on the first node.
 """
@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from langadapt.core.errors import LangadaptError
@@ -31,20 +32,27 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-STRATEGIES = ("ddp", "fsdp")
-STRATEGY_ENV = "LANGADAPT_PARALLEL"
-CHECKPOINTING_ENV = "LANGADAPT_ACTIVATION_CHECKPOINTING"
+@dataclass(frozen=True)
+class Setup:
+    """How a training job's processes train, from its resources; every worker is told it.
+
+    parallel: `ddp` (a whole model per process) or `fsdp` (sharded, FSDP2);
+    activation_checkpointing: recompute each layer's activations in the backward pass;
+    precision: `fp32`, or `bf16` (float32 weights and optimizer, bfloat16 compute)."""
+
+    parallel: str = "ddp"
+    activation_checkpointing: bool = False
+    precision: str = "fp32"
 
 
-def strategy() -> str:
-    """How this training process shares the work with its peers: `ddp` or `fsdp`."""
-    return os.environ.get(STRATEGY_ENV, "ddp")
+CHOICES = {"parallel": ("ddp", "fsdp"), "precision": ("fp32", "bf16")}
+SETUP_ENV = "LANGADAPT_TRAINING"
 
 
-def activation_checkpointing() -> bool:
-    """Whether this training process recomputes each layer's activations in the backward pass
-    instead of keeping them (the job's `activation_checkpointing` resource)."""
-    return os.environ.get(CHECKPOINTING_ENV, "0") == "1"
+def setup() -> Setup:
+    """This training process's Setup (the default when no job set one)."""
+    raw = os.environ.get(SETUP_ENV)
+    return Setup(**json.loads(raw)) if raw else Setup()
 
 
 def is_main_process() -> bool:
@@ -69,18 +77,16 @@ def _resource(resources, key, default):
     return default if value is None else value
 
 
-def parallel(resources) -> str:
-    """A job's parallel strategy, its `parallel` resource (the config's resources.gpu_rules or a
-    profile's set-resources): ddp (default) or fsdp."""
-    value = str(_resource(resources, "parallel", "ddp"))
-    if value not in STRATEGIES:
-        raise LangadaptError(f"resource parallel={value!r} is unknown; choose {' or '.join(STRATEGIES)}")
-    return value
-
-
-def checkpointing(resources) -> bool:
-    """A job's `activation_checkpointing` resource (0 or 1, as Snakemake resources are numbers)."""
-    return bool(int(_resource(resources, "activation_checkpointing", 0)))
+def job_setup(resources) -> Setup:
+    """A job's Setup from its resources (the config's resources.gpu_rules or a profile's
+    set-resources); an unknown value is one line."""
+    out = Setup(parallel=str(_resource(resources, "parallel", "ddp")),
+                activation_checkpointing=bool(int(_resource(resources, "activation_checkpointing", 0))),
+                precision=str(_resource(resources, "precision", "fp32")))
+    for key, allowed in CHOICES.items():
+        if getattr(out, key) not in allowed:
+            raise LangadaptError(f"resource {key}={getattr(out, key)!r} is unknown; choose {' or '.join(allowed)}")
+    return out
 
 
 def nodes(resources) -> int:
@@ -159,13 +165,13 @@ def first_host(nodelist: str) -> str:
     return prefix + (ranges.split(",")[0].split("-")[0] if ranges else "")
 
 
-def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0, parallel: str = "ddp",
-        nodes: int = 1, gpus: int = 0, checkpointing: bool = False):
+def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: int = 0, setup: Setup = Setup(),
+        nodes: int = 1, gpus: int = 0):
     """`fn(**kwargs)` (a function or `module:function`), in this process when one process on one
     node is asked for, else in nprocs torchrun workers per node (their logs go to
-    log_file.rank{r}) training `parallel` (ddp or fsdp); a failed worker fails the job in one
-    line. `checkpointing`: activation checkpointing in every process."""
-    told = {STRATEGY_ENV: parallel, CHECKPOINTING_ENV: "1" if checkpointing else "0"}
+    log_file.rank{r}), every process training as `setup` says; a failed worker fails the job in
+    one line."""
+    told = {SETUP_ENV: json.dumps(asdict(setup))}
     if nprocs * nodes <= 1:
         with _environment(told):
             return _resolve(fn)(**kwargs)
@@ -178,7 +184,7 @@ def run(fn, kwargs: dict, nprocs: int, log_file=None, threads: int = 1, seed: in
         spec.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "log_file": str(log_file) if log_file else None,
                                     "threads": max(1, threads // nprocs), "seed": seed}))
         cmd = torchrun_command(spec, nprocs, nodes, gpus)
-        log.info("launching %d processes on %d node(s), %s: %s", nprocs * nodes, nodes, parallel, " ".join(cmd))
+        log.info("launching %d processes on %d node(s), %s: %s", nprocs * nodes, nodes, setup.parallel, " ".join(cmd))
         env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads // nprocs)), **told}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
@@ -209,7 +215,7 @@ def job(smk, fn, **kwargs):
     with snakemake_job(smk, seed):
         res = smk.resources
         return run(fn, kwargs, processes(res), log_file=smk.log[0], threads=smk.threads, seed=seed,
-                   parallel=parallel(res), nodes=nodes(res), gpus=gpus(res), checkpointing=checkpointing(res))
+                   setup=job_setup(res), nodes=nodes(res), gpus=gpus(res))
 
 
 def _worker(spec_path: str) -> None:

@@ -353,11 +353,12 @@ def train(
     With `checkpoint_dir` and `save_steps`, a checkpoint (weights, optimizer, scheduler, RNG,
     data position) is kept every `save_steps` steps, and a run killed midway resumes from the
     last one written for the same `resume_key` (inputs, settings and process count), ending with
-    the weights of an unbroken run. Under torchrun with the `fsdp` strategy (launch.strategy) the
+    the weights of an unbroken run. Under torchrun with the `fsdp` strategy (launch.setup) the
     model is sharded in place: write it with save_trained."""
     checkpointing = bool(checkpoint_dir and save_steps)
-    sharded = launch.strategy() == "fsdp" and launch.world_size() > 1
-    recompute = launch.activation_checkpointing()
+    sharded = launch.setup().parallel == "fsdp" and launch.world_size() > 1
+    recompute = launch.setup().activation_checkpointing
+    bf16 = launch.setup().precision == "bf16"
     if checkpointing and save_steps % logging_steps:
         # the first loss logged after a resume averages from the resume point, not the last log
 
@@ -384,6 +385,7 @@ def train(
         disable_tqdm=True,
         remove_unused_columns=False,  # the datasets hold exactly what the loss reads
         use_cpu=not torch.cuda.is_available(),
+        bf16=bf16,  # autocast to bfloat16 (under FSDP: parameters gathered in it, gradients reduced in float32)
         **({"fsdp": True, "fsdp_config": fsdp_config(model, recompute)} if sharded else
            {"gradient_checkpointing": recompute, "gradient_checkpointing_kwargs": {"use_reentrant": False}}),
     )
