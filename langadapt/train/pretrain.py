@@ -114,7 +114,8 @@ def run_cpt(init_dir, token_shards: list, heldout_file, out_dir, cfg: dict, seed
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         # what a checkpoint must have been written for: these settings, seed and input files
         key = {"cfg": {k: v for k, v in cfg.items() if k != "save_steps"}, "seed": seed,
-               "processes": launch.world_size(), "parallel": launch.setup().parallel, "inputs": files_key(init_dir, *token_shards, *source_shards)}
+               "processes": launch.world_size(), "parallel": launch.setup().parallel,
+               "precision": launch.setup().precision, "inputs": files_key(init_dir, *token_shards, *source_shards)}
         metrics = continued_pretraining(
             model, tok, shards, read_lines(heldout_file), tmp / "trainer", seed=seed,
             loss_csv=tmp / "loss.csv", checkpoint_dir=checkpoint_dir, resume_key=key, source_shards=source, **cfg,
