@@ -150,9 +150,10 @@ def torchrun_command(spec, nprocs: int, nodes: int = 1, gpus: int = 0, env=os.en
         return [*torchrun, "--standalone", f"--nproc-per-node={nprocs}", *worker]
     head = first_host(env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or "localhost")
     port = 29500 + int(job_id) % 10000
-    return ["srun", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1",
-            *([f"--gres=gpu:{gpus}"] if gpus else []), "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}", f"--nproc-per-node={nprocs}",
-            "--rdzv-backend=c10d", f"--rdzv-endpoint={head}:{port}", f"--rdzv-id=langadapt-{job_id}", *worker]
+    srun = ["srun", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1",
+            *([f"--gres=gpu:{gpus}"] if gpus else []), "--kill-on-bad-exit=1"]
+    return [*srun, *torchrun, f"--nnodes={nodes}", f"--nproc-per-node={nprocs}", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={head}:{port}", f"--rdzv-id=langadapt-{job_id}", *worker]
 
 
 def first_host(nodelist: str) -> str:
