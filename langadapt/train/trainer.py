@@ -385,7 +385,7 @@ def train(
         disable_tqdm=True,
         remove_unused_columns=False,  # the datasets hold exactly what the loss reads
         use_cpu=not torch.cuda.is_available(),
-        bf16=bf16,  # autocast to bfloat16 (under FSDP: parameters gathered in it, gradients reduced in float32)
+        bf16=bf16,  # autocast to bfloat16 (under FSDP: layers gathered and gradients reduced in it; the shards stay float32)
         **({"fsdp": True, "fsdp_config": fsdp_config(model, recompute)} if sharded else
            {"gradient_checkpointing": recompute, "gradient_checkpointing_kwargs": {"use_reentrant": False}}),
     )
