@@ -231,6 +231,7 @@ def test_slurm_multi_node_job_asks_sbatch_for_its_nodes_and_gpus_per_node(slurm_
 def test_slurm_fsdp_cpt_runs_its_torchrun_through_srun_on_one_node(slurm_smoke, tmp_path):
     """The multi-node path with one node, for real: the CPT job (2 processes, FSDP) inside its
     sbatch job starts torchrun by srun with the rendezvous on its node; rank 0 writes the model."""
+    import torch
     from safetensors.torch import load_file
 
     _, res, _, env = slurm_smoke
@@ -257,10 +258,4 @@ def test_slurm_fsdp_cpt_runs_its_torchrun_through_srun_on_one_node(slurm_smoke, 
     init, cpt = load_file(new / "init" / "bpe" / "mean" / "model.safetensors"), load_file(out / "model.safetensors")
     assert init.keys() == cpt.keys()
     for name in init:
-        assert torch_equal(init[name], cpt[name]) is (name not in metrics["trainable"]), name
-
-
-def torch_equal(a, b) -> bool:
-    import torch
-
-    return bool(torch.equal(a, b))
+        assert torch.equal(init[name], cpt[name]) is (name not in metrics["trainable"]), name

@@ -55,6 +55,11 @@ def setup() -> Setup:
     return Setup(**json.loads(raw)) if raw else Setup()
 
 
+def sharded() -> bool:
+    """Whether this process trains a sharded model: fsdp with peers (one process has nothing to shard over)."""
+    return setup().parallel == "fsdp" and world_size() > 1
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 

@@ -27,13 +27,15 @@ def load_config(path, trust_remote_code: bool = False):
     return AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
 
 
-def load_model(path, trust_remote_code: bool = False, dtype=None):
-    """Every causal LM langadapt reads comes through here: safetensors only, remote code only if trusted."""
+def load_model(path, trust_remote_code: bool = False, dtype=None, device_map=None):
+    """Every causal LM langadapt reads comes through here: safetensors only, remote code only if
+    trusted; on the CPU, or as `device_map` places it (e.g. "auto": over every visible GPU)."""
     from transformers import AutoModelForCausalLM
 
     check_model_dir(path, trust_remote_code)
     return AutoModelForCausalLM.from_pretrained(
-        path, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype or torch.float32
+        path, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype or torch.float32,
+        device_map=device_map,
     )
 
 
@@ -78,11 +80,7 @@ def load_chat_model(path, trust_remote_code: bool = False, stage: str = "model",
     if not tok.chat_template:
         raise LangadaptError(f"{stage}: {path} has no chat template to format conversations with")
     if inference and torch.cuda.is_available():
-        from transformers import AutoModelForCausalLM
-
-        check_model_dir(path, trust_remote_code)
-        return AutoModelForCausalLM.from_pretrained(path, use_safetensors=True, trust_remote_code=trust_remote_code,
-                                                    dtype=torch.bfloat16, device_map="auto"), tok
+        return load_model(path, trust_remote_code, dtype=torch.bfloat16, device_map="auto"), tok
     return load_model(path, trust_remote_code=trust_remote_code), tok
 
 

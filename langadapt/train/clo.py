@@ -171,7 +171,7 @@ def build_cross_lingual(model_dir, translations, out_dir, *, objective: str, n: 
             plain = head_is_plain(model, *(torch.from_numpy(enc[f"chosen_{k}"]) for k in ("ids", "labels")))
             ref_c, ref_r = reference_logps(model, enc, kw["batch_size"], plain)
             # a sharded head's weight is gathered only inside the model's forward: full logits
-            plain = plain and not (launch.setup().parallel == "fsdp" and launch.world_size() > 1)
+            plain = plain and not launch.sharded()
             data = PreferenceData(enc, ref_c, ref_r)
             trainer_cls = clo_trainer_class(beta, nll_weight, plain, nll_on)
         else:

@@ -113,15 +113,16 @@ def run_cpt(init_dir, token_shards: list, heldout_file, out_dir, cfg: dict, seed
     model = load_model(init_dir)
     with launch.output_dir(out_dir, atomic_dir) as tmp:
         # what a checkpoint must have been written for: these settings, seed and input files
+        how = launch.setup()
         key = {"cfg": {k: v for k, v in cfg.items() if k != "save_steps"}, "seed": seed,
-               "processes": launch.world_size(), "parallel": launch.setup().parallel,
-               "precision": launch.setup().precision, "inputs": files_key(init_dir, *token_shards, *source_shards)}
+               "processes": launch.world_size(), "parallel": how.parallel, "precision": how.precision,
+               "inputs": files_key(init_dir, *token_shards, *source_shards)}
         metrics = continued_pretraining(
             model, tok, shards, read_lines(heldout_file), tmp / "trainer", seed=seed,
             loss_csv=tmp / "loss.csv", checkpoint_dir=checkpoint_dir, resume_key=key, source_shards=source, **cfg,
         )
         metrics["processes"] = launch.world_size()
-        metrics["parallel"] = launch.setup().parallel if launch.world_size() > 1 else "none"
+        metrics["parallel"] = how.parallel if launch.world_size() > 1 else "none"
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         for p in model.parameters():
             p.requires_grad_(True)

@@ -243,9 +243,7 @@ def is_sharded(model) -> bool:
 
 def full_state_dict(model) -> dict | None:
     """A sharded model's whole state dict on rank 0 (in CPU memory; None on the other ranks),
-    gathered layer by layer: every rank must call it. An unsharded model's own state dict."""
-    if not is_sharded(model):
-        return model.state_dict()
+    gathered layer by layer: every rank must call it."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
     sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
@@ -356,9 +354,8 @@ def train(
     the weights of an unbroken run. Under torchrun with the `fsdp` strategy (launch.setup) the
     model is sharded in place: write it with save_trained."""
     checkpointing = bool(checkpoint_dir and save_steps)
-    sharded = launch.setup().parallel == "fsdp" and launch.world_size() > 1
-    recompute = launch.setup().activation_checkpointing
-    bf16 = launch.setup().precision == "bf16"
+    sharded, how = launch.sharded(), launch.setup()
+    recompute, bf16 = how.activation_checkpointing, how.precision == "bf16"
     if checkpointing and save_steps % logging_steps:
         # the first loss logged after a resume averages from the resume point, not the last log
 
